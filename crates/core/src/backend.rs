@@ -1,0 +1,72 @@
+//! The byte-level interface every storage backend implements.
+
+use std::fmt;
+
+use crate::protocols::Protocols;
+
+/// Moves record bytes to and from one place (a folder, a bucket prefix).
+///
+/// Backends never see user types: [`Storage`](crate::Storage) encodes and
+/// decodes records and validates names before calling them. Errors are
+/// `anyhow` errors; `Storage` wraps them with the backend's kind.
+///
+/// Every backend must pass the conformance suite in
+/// `functionfuse_core::testing` (feature `testing`).
+pub trait StorageBackend: Send + Sync + fmt::Debug {
+    /// The kind this backend registers under (e.g. `"file"`).
+    fn kind(&self) -> &'static str;
+
+    /// Where the data lives, for messages (a folder or `s3://bucket/prefix`).
+    fn location(&self) -> String;
+
+    /// Prepares a workflow; saving also does this when needed.
+    ///
+    /// # Errors
+    /// When the workflow cannot be created.
+    fn new_workflow(&self, workflow: &str) -> anyhow::Result<()>;
+
+    /// Stores a record atomically: a reader sees the old record or the new
+    /// one, never a part. Creates the workflow when needed.
+    ///
+    /// # Errors
+    /// When the record cannot be written; the old record is then intact.
+    fn put(&self, workflow: &str, task: &str, record: &[u8]) -> anyhow::Result<()>;
+
+    /// The record's bytes, or `None` when there is none.
+    ///
+    /// # Errors
+    /// When the record exists but cannot be read.
+    fn get(&self, workflow: &str, task: &str) -> anyhow::Result<Option<Vec<u8>>>;
+
+    /// Whether a record exists.
+    ///
+    /// # Errors
+    /// When the storage cannot be asked.
+    fn exists(&self, workflow: &str, task: &str) -> anyhow::Result<bool>;
+
+    /// Names of every record of the workflow (not big data, not temporary
+    /// files), in any order; an unknown workflow has none.
+    ///
+    /// # Errors
+    /// When the storage cannot be listed.
+    fn list(&self, workflow: &str) -> anyhow::Result<Vec<String>>;
+
+    /// Deletes a record; returns whether there was one.
+    ///
+    /// # Errors
+    /// When the record exists but cannot be deleted.
+    fn delete(&self, workflow: &str, task: &str) -> anyhow::Result<bool>;
+
+    /// Deletes a workflow with all its records and big data; a missing
+    /// workflow is not an error.
+    ///
+    /// # Errors
+    /// When something cannot be deleted.
+    fn remove_workflow(&self, workflow: &str) -> anyhow::Result<()>;
+
+    /// The protocols serializers may use for this workflow's big data.
+    ///
+    /// # Errors
+    /// When the big-data namespace cannot be set up.
+    fn protocols(&self, workflow: &str) -> anyhow::Result<Protocols>;
+}

@@ -1,0 +1,49 @@
+//! Core of Function Fuse for Rust: the typed [`Storage`], the record format,
+//! persistent serializers and the plugin registry.
+//!
+//! Most users depend on the `functionfuse` facade, which re-exports this
+//! crate and links the storage backends and serializers its features pick.
+//! Backend and serializer crates depend on this crate alone.
+//!
+//! ```
+//! use functionfuse_core::{Storage, StorageConfig, storage_factory};
+//!
+//! // With no backend linked in, the factory names what is missing.
+//! let config = StorageConfig::new("file", serde_json::json!({"path": "storage"}));
+//! let error = storage_factory(&config).unwrap_err();
+//! assert!(error.to_string().contains("unknown storage kind"));
+//! ```
+
+mod backend;
+mod config;
+mod context;
+mod error;
+pub mod names;
+pub mod persistent;
+mod protocols;
+pub mod record;
+mod registry;
+mod serializer;
+mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use backend::StorageBackend;
+pub use config::{StorageConfig, storage_factory};
+pub use error::{Error, Result, StoredTypeMismatch};
+pub use persistent::Persistent;
+pub use protocols::{
+    FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL, S3Protocol,
+};
+pub use registry::{
+    BackendConstructor, PersistentSerializerRegistration, StorageBackendRegistration,
+    linked_kinds,
+};
+pub use serializer::{PersistentId, PersistentSerializer, SerializerClass};
+pub use storage::{Cached, Origin, Storage};
+
+/// Re-exports for the registration macros; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}

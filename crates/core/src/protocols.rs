@@ -1,0 +1,244 @@
+//! Protocols: how a storage lets persistent serializers reach its big data.
+//!
+//! A storage hands serializers a [`Protocols`] map for one workflow. A
+//! serializer asks for the interface it knows ([`Protocols::file`] or
+//! [`Protocols::s3`]) and never depends on a backend crate.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::Result;
+
+/// Key of the local-folder protocol ([`FileProtocol`]); same string as Function Fuse.
+pub const FILE_PROTOCOL: &str = "file_protocol";
+
+/// Key of the object-store protocol ([`S3Protocol`]); same string as Function Fuse.
+pub const S3_PROTOCOL: &str = "s3 protocol";
+
+/// A folder for one workflow's big data on a local file system.
+///
+/// Object names are single path components (checked with
+/// [`validate_object`](crate::names::validate_object)); writes are atomic:
+/// [`FileProtocol::create`] hands out a temporary path and
+/// [`NewFile::commit`] renames it into place.
+pub trait FileProtocol: Send + Sync + fmt::Debug {
+    /// The folder that holds the objects.
+    fn folder(&self) -> &Path;
+
+    /// Reserves a new object with a unique name ending in `extension`
+    /// (without the dot) and returns where to write it.
+    ///
+    /// # Errors
+    /// When the folder cannot be created.
+    fn create(&self, extension: &str) -> anyhow::Result<NewFile>;
+
+    /// The path of an existing object, for libraries that open files by path.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for a name that could leave the folder.
+    fn path(&self, name: &str) -> Result<PathBuf>;
+
+    /// Opens an object for reading.
+    ///
+    /// # Errors
+    /// When the name is invalid or the file cannot be opened.
+    fn open(&self, name: &str) -> anyhow::Result<File>;
+
+    /// Removes an object; a missing object is not an error.
+    ///
+    /// # Errors
+    /// When the name is invalid or the file exists but cannot be removed.
+    fn remove(&self, name: &str) -> anyhow::Result<()>;
+
+    /// Names of the committed objects, sorted.
+    ///
+    /// # Errors
+    /// When the folder exists but cannot be read.
+    fn list(&self) -> anyhow::Result<Vec<String>>;
+}
+
+/// An object-store namespace under one workflow's big-data prefix.
+///
+/// Keys are relative to that prefix and may contain `/`.
+pub trait S3Protocol: Send + Sync + fmt::Debug {
+    /// The full prefix the keys live under (for messages and interop).
+    fn prefix(&self) -> &str;
+
+    /// Stores `bytes` under `key`, replacing any object there.
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    fn put(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()>;
+
+    /// The whole object, or `None` when there is none.
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>>;
+
+    /// A byte range of the object, or `None` when there is none.
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    fn get_range(&self, key: &str, range: Range<u64>) -> anyhow::Result<Option<Vec<u8>>>;
+
+    /// Deletes an object; a missing object is not an error.
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    fn delete(&self, key: &str) -> anyhow::Result<()>;
+
+    /// Every key that starts with `prefix` (relative keys, sorted).
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>>;
+}
+
+/// One protocol's interface.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ProtocolInterface {
+    /// The [`FILE_PROTOCOL`] interface.
+    File(Arc<dyn FileProtocol>),
+    /// The [`S3_PROTOCOL`] interface.
+    S3(Arc<dyn S3Protocol>),
+}
+
+/// What a storage hands to serializers: protocol key → interface.
+#[derive(Debug, Clone, Default)]
+pub struct Protocols {
+    interfaces: BTreeMap<&'static str, ProtocolInterface>,
+}
+
+impl Protocols {
+    /// An empty map (a storage that speaks no protocol).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the file protocol under [`FILE_PROTOCOL`].
+    #[must_use]
+    pub fn with_file(mut self, file: Arc<dyn FileProtocol>) -> Self {
+        self.interfaces
+            .insert(FILE_PROTOCOL, ProtocolInterface::File(file));
+        self
+    }
+
+    /// Adds the S3 protocol under [`S3_PROTOCOL`].
+    #[must_use]
+    pub fn with_s3(mut self, s3: Arc<dyn S3Protocol>) -> Self {
+        self.interfaces.insert(S3_PROTOCOL, ProtocolInterface::S3(s3));
+        self
+    }
+
+    /// The interface stored under `key`.
+    pub fn get(&self, key: &str) -> Option<&ProtocolInterface> {
+        self.interfaces.get(key)
+    }
+
+    /// The file protocol, when the storage speaks it.
+    pub fn file(&self) -> Option<&dyn FileProtocol> {
+        match self.interfaces.get(FILE_PROTOCOL) {
+            Some(ProtocolInterface::File(file)) => Some(file.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The S3 protocol, when the storage speaks it.
+    pub fn s3(&self) -> Option<&dyn S3Protocol> {
+        match self.interfaces.get(S3_PROTOCOL) {
+            Some(ProtocolInterface::S3(s3)) => Some(s3.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The protocol keys present, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.interfaces.keys().copied()
+    }
+
+    /// The error a serializer returns when none of the protocols it needs is
+    /// present: names the serializer, what it needs and what it was offered.
+    pub fn missing(&self, serializer: &str, needed: &[&str]) -> anyhow::Error {
+        let offered: Vec<&str> = self.keys().collect();
+        anyhow::anyhow!(
+            "serializer `{serializer}` needs one of the protocols {needed:?}, \
+             but this storage offers {offered:?}"
+        )
+    }
+}
+
+/// A big-data file being written: write to [`NewFile::temp_path`], then
+/// [`NewFile::commit`]. Dropped uncommitted, it removes its temporary file,
+/// so a failed write leaves nothing under the final name.
+#[derive(Debug)]
+pub struct NewFile {
+    name: String,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    durable: bool,
+    committed: bool,
+}
+
+impl NewFile {
+    /// Reserves `name` inside `folder`; the temporary file is a hidden
+    /// sibling so the rename stays on one file system.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] when `name` is not a single safe component.
+    pub fn new(folder: &Path, name: String, durable: bool) -> Result<Self> {
+        crate::names::validate_object(&name)?;
+        Ok(Self {
+            temp_path: folder.join(format!(".{name}.tmp")),
+            final_path: folder.join(&name),
+            name,
+            durable,
+            committed: false,
+        })
+    }
+
+    /// The object's name once committed (what to store in a persistent id).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where to write the content.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp_path
+    }
+
+    /// Moves the written file to its final name (after `fsync` when the
+    /// storage is durable) and returns the object's name.
+    ///
+    /// # Errors
+    /// When the file is missing or the rename fails; the temporary file is
+    /// removed either way.
+    pub fn commit(mut self) -> io::Result<String> {
+        if self.durable {
+            File::open(&self.temp_path)?.sync_all()?;
+        }
+        std::fs::rename(&self.temp_path, &self.final_path)?;
+        self.committed = true;
+        if self.durable {
+            if let Some(folder) = self.final_path.parent() {
+                File::open(folder)?.sync_all()?;
+            }
+        }
+        Ok(std::mem::take(&mut self.name))
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: a leftover hidden temp file is invisible to readers.
+            let _ = std::fs::remove_file(&self.temp_path);
+        }
+    }
+}

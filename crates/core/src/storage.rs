@@ -1,0 +1,437 @@
+//! [`Storage`]: the typed API users hold.
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::backend::StorageBackend;
+use crate::context::{Context, Mode};
+use crate::error::{Error, Result};
+use crate::names::{validate_task, validate_workflow};
+use crate::record::{self, RecordHeader};
+use crate::registry::SerializerPool;
+use crate::serializer::{PersistentId, PersistentSerializer};
+
+/// Where a [`Storage::cached`] value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from the storage; the computation did not run.
+    Stored,
+    /// Computed now and saved.
+    Computed,
+}
+
+/// A value returned by [`Storage::cached`] and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cached<T> {
+    /// The task's result.
+    pub value: T,
+    /// Whether it was read or computed.
+    pub origin: Origin,
+}
+
+/// Saves and reads task results of workflows through one backend.
+///
+/// Results are encoded with MessagePack (`rmp-serde`); values of a type with
+/// a registered persistent serializer, whole or nested in
+/// [`Persistent`](crate::Persistent), are stored out of band by it.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    backend: Arc<dyn StorageBackend>,
+    pool: Arc<SerializerPool>,
+    always_read: bool,
+}
+
+impl Storage {
+    /// A storage over `backend` with every persistent serializer linked into the program.
+    pub fn new(backend: Box<dyn StorageBackend>) -> Self {
+        Self {
+            backend: Arc::from(backend),
+            pool: Arc::new(SerializerPool::linked()),
+            always_read: false,
+        }
+    }
+
+    /// The backend underneath.
+    pub fn backend(&self) -> &dyn StorageBackend {
+        self.backend.as_ref()
+    }
+
+    /// Whether [`cached`](Self::cached) hands back the value read from the
+    /// storage after saving (exactly what later runs will see) rather than
+    /// the computed one.
+    pub fn always_read(&self) -> bool {
+        self.always_read
+    }
+
+    /// Sets [`always_read`](Self::always_read).
+    pub fn set_always_read(&mut self, always_read: bool) {
+        self.always_read = always_read;
+    }
+
+    /// Adds persistent serializers to this storage only; each replaces any
+    /// serializer (linked or earlier) for the same type.
+    pub fn register_persistent_serializers(
+        &mut self,
+        serializers: impl IntoIterator<Item = Arc<dyn PersistentSerializer>>,
+    ) {
+        let pool = Arc::make_mut(&mut self.pool);
+        for serializer in serializers {
+            pool.register(serializer);
+        }
+    }
+
+    /// Prepares a workflow (saving also does this when needed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], or [`Error::Backend`] when it cannot be created.
+    pub fn new_workflow(&self, workflow: &str) -> Result<()> {
+        validate_workflow(workflow)?;
+        self.backend
+            .new_workflow(workflow)
+            .map_err(|e| self.backend_error(e))
+    }
+
+    /// Saves the result of `task`, replacing any earlier one atomically and
+    /// then removing the big data the earlier one referenced.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; [`Error::Encode`], [`Error::NoSerializer`] or
+    /// [`Error::Serializer`] when the value cannot be encoded; [`Error::Backend`]
+    /// when it cannot be written. On error the earlier record is intact and
+    /// big data written by this call is removed.
+    pub fn save<T: Serialize + Any>(&self, workflow: &str, task: &str, value: &T) -> Result<()> {
+        validate_workflow(workflow)?;
+        validate_task(task)?;
+        let replaced = self.stored_ids(workflow, task);
+        let context = Context::new(
+            Arc::clone(&self.pool),
+            Arc::clone(&self.backend),
+            workflow,
+            task,
+            Mode::Save(Vec::new()),
+        );
+        let whole = self.pool.for_type(TypeId::of::<T>()).is_some();
+        let (encoded, context) = context.run(|| encode_payload(value, whole));
+        let Mode::Save(written) = context.mode else {
+            unreachable!("a save context stays in save mode")
+        };
+        let payload = match encoded {
+            Ok(payload) => payload,
+            Err(reason) => {
+                self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
+                return Err(context.failure.unwrap_or_else(|| Error::Encode {
+                    workflow: workflow.to_owned(),
+                    task: task.to_owned(),
+                    reason,
+                }));
+            }
+        };
+        let header = RecordHeader {
+            type_name: std::any::type_name::<T>().to_owned(),
+            persistent_ids: written.iter().map(|(_, pid)| pid.clone()).collect(),
+            created_ns: now_ns(),
+        };
+        let stored = record::encode(&header, &payload)
+            .map_err(|reason| Error::Encode {
+                workflow: workflow.to_owned(),
+                task: task.to_owned(),
+                reason,
+            })
+            .and_then(|bytes| {
+                self.backend
+                    .put(workflow, task, &bytes)
+                    .map_err(|e| self.backend_error(e))
+            });
+        if let Err(error) = stored {
+            self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
+            return Err(error);
+        }
+        self.remove_ids(workflow, &replaced);
+        Ok(())
+    }
+
+    /// Reads the result of `task` as `T`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::CorruptRecord`] when the record fails its
+    /// checks; [`Error::TypeMismatch`] when it holds something that does not
+    /// decode as `T`; [`Error::NoSerializer`] or [`Error::Serializer`] for
+    /// persistent objects; [`Error::Backend`].
+    pub fn read_task<T: DeserializeOwned + Any>(&self, workflow: &str, task: &str) -> Result<T> {
+        validate_workflow(workflow)?;
+        validate_task(task)?;
+        let bytes = self
+            .backend
+            .get(workflow, task)
+            .map_err(|e| self.backend_error(e))?
+            .ok_or_else(|| Error::NotFound {
+                workflow: workflow.to_owned(),
+                task: task.to_owned(),
+            })?;
+        let record = record::decode(&bytes).map_err(|reason| Error::CorruptRecord {
+            workflow: workflow.to_owned(),
+            task: task.to_owned(),
+            reason,
+        })?;
+        let requested = std::any::type_name::<T>();
+        let reference = record::is_whole_reference(record.payload);
+        let whole = reference && self.pool.for_type(TypeId::of::<T>()).is_some();
+        let header = record.header;
+        let context = Context::new(
+            Arc::clone(&self.pool),
+            Arc::clone(&self.backend),
+            workflow,
+            task,
+            Mode::Read(header.persistent_ids.clone()),
+        );
+        let (decoded, context) = context.run(|| decode_payload::<T>(record.payload, whole));
+        decoded.map_err(|reason| {
+            if let Some(failure) = context.failure {
+                return failure;
+            }
+            if reference && !whole {
+                // A whole value stored out of band, asked for as a type
+                // that no serializer handles.
+                let stored_by = header
+                    .persistent_ids
+                    .first()
+                    .map_or("?", |pid| pid.serializer.as_str());
+                return Error::NoSerializer {
+                    type_name: requested.to_owned(),
+                    hint: format!(
+                        "; the record holds a `{}` stored by serializer `{stored_by}`",
+                        header.type_name
+                    ),
+                };
+            }
+            Error::TypeMismatch {
+                workflow: workflow.to_owned(),
+                task: task.to_owned(),
+                stored: header.type_name,
+                requested: requested.to_owned(),
+                reason,
+            }
+        })
+    }
+
+    /// Reads the result of `task` when it is stored; otherwise runs
+    /// `compute`, saves its result and returns it. A corrupt record is
+    /// recomputed (with a warning in the log).
+    ///
+    /// # Errors
+    /// As [`read_task`](Self::read_task) for errors other than not-found and
+    /// corrupt records, and as [`save`](Self::save).
+    pub fn cached<T, F>(&self, workflow: &str, task: &str, compute: F) -> Result<Cached<T>>
+    where
+        T: Serialize + DeserializeOwned + Any,
+        F: FnOnce() -> T,
+    {
+        match self.read_task::<T>(workflow, task) {
+            Ok(value) => {
+                return Ok(Cached {
+                    value,
+                    origin: Origin::Stored,
+                });
+            }
+            Err(Error::NotFound { .. }) => {}
+            Err(error @ Error::CorruptRecord { .. }) => log::warn!("{error}; recomputing"),
+            Err(error) => return Err(error),
+        }
+        let value = compute();
+        self.save(workflow, task, &value)?;
+        let value = if self.always_read {
+            self.read_task(workflow, task)?
+        } else {
+            value
+        };
+        Ok(Cached {
+            value,
+            origin: Origin::Computed,
+        })
+    }
+
+    /// Whether a result of `task` is stored.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] or [`Error::Backend`].
+    pub fn file_exists(&self, workflow: &str, task: &str) -> Result<bool> {
+        validate_workflow(workflow)?;
+        validate_task(task)?;
+        self.backend
+            .exists(workflow, task)
+            .map_err(|e| self.backend_error(e))
+    }
+
+    /// The stored tasks of `workflow` whose names match the glob `pattern`
+    /// (`*`, `?`, `[seq]`, `[!seq]`), sorted. The workflow name is literal.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], [`Error::InvalidPattern`] or [`Error::Backend`].
+    pub fn list_tasks(&self, workflow: &str, pattern: &str) -> Result<Vec<String>> {
+        validate_workflow(workflow)?;
+        let pattern = glob::Pattern::new(pattern).map_err(|e| Error::InvalidPattern {
+            pattern: pattern.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let mut tasks: Vec<String> = self
+            .backend
+            .list(workflow)
+            .map_err(|e| self.backend_error(e))?
+            .into_iter()
+            .filter(|task| pattern.matches(task))
+            .collect();
+        tasks.sort();
+        Ok(tasks)
+    }
+
+    /// Removes the result of `task` and its big data; returns whether there
+    /// was one. A corrupt record is removed too, with whatever big data its
+    /// header still names.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] or [`Error::Backend`].
+    pub fn remove_task(&self, workflow: &str, task: &str) -> Result<bool> {
+        validate_workflow(workflow)?;
+        validate_task(task)?;
+        let ids = self.stored_ids(workflow, task);
+        let removed = self
+            .backend
+            .delete(workflow, task)
+            .map_err(|e| self.backend_error(e))?;
+        // Record first: a crash in between leaves orphans, never a record
+        // pointing at missing data.
+        self.remove_ids(workflow, &ids);
+        Ok(removed)
+    }
+
+    /// Removes every task matching the glob `pattern`; returns their names.
+    /// No match is no error.
+    ///
+    /// # Errors
+    /// As [`list_tasks`](Self::list_tasks) and [`remove_task`](Self::remove_task).
+    pub fn remove_tasks(&self, workflow: &str, pattern: &str) -> Result<Vec<String>> {
+        let tasks = self.list_tasks(workflow, pattern)?;
+        for task in &tasks {
+            self.remove_task(workflow, task)?;
+        }
+        Ok(tasks)
+    }
+
+    /// Removes a workflow with all its results and big data. A missing
+    /// workflow is not an error.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] or [`Error::Backend`].
+    pub fn remove_workflow(&self, workflow: &str) -> Result<()> {
+        validate_workflow(workflow)?;
+        self.backend
+            .remove_workflow(workflow)
+            .map_err(|e| self.backend_error(e))
+    }
+
+    fn backend_error(&self, source: anyhow::Error) -> Error {
+        Error::Backend {
+            backend: self.backend.kind().to_owned(),
+            source,
+        }
+    }
+
+    /// The persistent ids of the stored record, read leniently; empty when
+    /// there is none or it cannot be read at all.
+    fn stored_ids(&self, workflow: &str, task: &str) -> Vec<PersistentId> {
+        if self.pool.is_empty() {
+            // Nothing could remove them anyway.
+            return Vec::new();
+        }
+        match self.backend.get(workflow, task) {
+            Ok(Some(bytes)) => record::decode_header_lenient(&bytes)
+                .map(|header| header.persistent_ids)
+                .unwrap_or_else(|reason| {
+                    log::warn!(
+                        "record of task `{task}` in workflow `{workflow}` is unreadable ({reason}); \
+                         its big data, if any, is left for garbage collection"
+                    );
+                    Vec::new()
+                }),
+            Ok(None) | Err(_) => Vec::new(),
+        }
+    }
+
+    /// Best-effort removal of big data by id (name lookup, no Rust type).
+    fn remove_ids(&self, workflow: &str, ids: &[PersistentId]) {
+        let found = ids.iter().filter_map(|pid| match self.pool.by_name(&pid.serializer) {
+            Some(serializer) => Some((serializer.as_ref(), pid)),
+            None => {
+                log::warn!(
+                    "no serializer `{}` is registered to remove `{}` of workflow `{workflow}`",
+                    pid.serializer,
+                    pid.location
+                );
+                None
+            }
+        });
+        self.remove_objects(workflow, found);
+    }
+
+    fn remove_objects<'a>(
+        &self,
+        workflow: &str,
+        objects: impl IntoIterator<Item = (&'a dyn PersistentSerializer, &'a PersistentId)>,
+    ) {
+        let mut objects = objects.into_iter().peekable();
+        if objects.peek().is_none() {
+            return;
+        }
+        let protocols = match self.backend.protocols(workflow) {
+            Ok(protocols) => protocols,
+            Err(error) => {
+                log::warn!("cannot reach the big data of workflow `{workflow}`: {error:#}");
+                return;
+            }
+        };
+        for (serializer, pid) in objects {
+            if let Err(error) = serializer.remove(pid, &protocols) {
+                log::warn!(
+                    "serializer `{}` could not remove `{}` of workflow `{workflow}`: {error:#}",
+                    serializer.name(),
+                    pid.location
+                );
+            }
+        }
+    }
+}
+
+/// Encodes the payload: the whole value through its persistent serializer
+/// when `whole`, otherwise with MessagePack (structs as maps, so that other
+/// languages see field names).
+fn encode_payload<T: Serialize + Any>(value: &T, whole: bool) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(128);
+    let mut serializer = rmp_serde::Serializer::new(&mut out).with_struct_map();
+    let encoded = if whole {
+        crate::persistent::serialize(value, &mut serializer)
+    } else {
+        value.serialize(&mut serializer)
+    };
+    encoded.map(|()| out).map_err(|e| e.to_string())
+}
+
+fn decode_payload<T: DeserializeOwned + Any>(payload: &[u8], whole: bool) -> Result<T, String> {
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(payload);
+    let decoded = if whole {
+        crate::persistent::deserialize(&mut deserializer)
+    } else {
+        T::deserialize(&mut deserializer)
+    };
+    decoded.map_err(|e| e.to_string())
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+}
+

@@ -1,0 +1,62 @@
+//! The conformance suite every storage backend runs (feature `testing`).
+//!
+//! A backend crate calls [`conformance_tests!`](crate::conformance_tests)
+//! in its tests with a function that makes a fresh backend; each check
+//! becomes one `#[test]`. The checks use real serializers that store blobs
+//! through whichever protocol the backend speaks and record the calls they
+//! get.
+//!
+//! ```ignore
+//! fn fresh() -> (Box<dyn StorageBackend>, tempfile::TempDir) { ... }
+//! functionfuse_core::conformance_tests!(fresh);
+//! ```
+
+#![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod checks;
+mod failures;
+pub mod serializers;
+
+pub use serializers::{
+    Call, FailingBlob, InventoryBlob, RecordingSerializer, RuntimeBlob, UnregisteredBlob,
+    big_data, inventory_calls,
+};
+
+/// Generates one `#[test]` per conformance check, in a module `conformance`.
+///
+/// `$setup` is a function returning `(Box<dyn StorageBackend>, G)`: a fresh,
+/// empty backend and a guard kept alive for the test (a temporary folder, a
+/// server handle).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($setup:ident) => {
+        $crate::conformance_tests!(@tests $setup;
+            round_trips_many_value_shapes,
+            missing_results_are_not_found,
+            lists_with_glob_patterns,
+            removes_tasks_and_workflows,
+            overwrite_replaces_and_removes_old_big_data,
+            linked_serializer_takes_whole_values,
+            runtime_serializers_add_and_override,
+            nested_persistent_fields_round_trip,
+            failed_save_rolls_back_big_data,
+            missing_serializer_is_a_clear_error,
+            corrupt_and_truncated_records_are_reported,
+            type_mismatch_names_the_stored_type,
+            invalid_names_are_rejected_without_writing,
+            removing_a_corrupt_record_still_removes_big_data,
+            cached_reads_computes_and_recomputes_corrupt,
+        );
+    };
+    (@tests $setup:ident; $($check:ident),* $(,)?) => {
+        mod conformance {
+            $(
+                #[test]
+                fn $check() {
+                    let (backend, _guard) = super::$setup();
+                    $crate::testing::checks::$check($crate::Storage::new(backend));
+                }
+            )*
+        }
+    };
+}

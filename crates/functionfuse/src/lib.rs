@@ -1,0 +1,30 @@
+//! Function Fuse for Rust: keep the result of every node of a pipeline in a
+//! storage (a local folder, an S3 bucket) so a run can resume without
+//! recomputing, and results can be listed and read later.
+//!
+//! Cargo features pick the plugins that are linked in:
+//!
+//! | feature | default | adds |
+//! |---------|---------|------|
+//! | `file`  | yes     | storage kind `"file"` ([`storage_file`]) |
+//!
+//! ```
+//! use functionfuse::{StorageConfig, storage_factory};
+//!
+//! let folder = tempfile::tempdir()?;
+//! let config: StorageConfig = serde_json::from_value(serde_json::json!({
+//!     "kind": "file",
+//!     "options": {"path": folder.path()},
+//! }))?;
+//! let storage = storage_factory(&config)?;
+//! storage.save("experiment", "mean", &4.5_f64)?;
+//! assert_eq!(storage.read_task::<f64>("experiment", "mean")?, 4.5);
+//! assert_eq!(storage.list_tasks("experiment", "*")?, ["mean"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use functionfuse_core::*;
+
+/// The local-folder backend (feature `file`).
+#[cfg(feature = "file")]
+pub use functionfuse_storage_file as storage_file;

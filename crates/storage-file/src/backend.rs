@@ -1,0 +1,191 @@
+//! [`FileBackend`]: records as files under a root folder.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context as _;
+use functionfuse_core::names::{BIGDATA_DIR, validate_task, validate_workflow};
+use functionfuse_core::{Protocols, StorageBackend};
+use serde::Deserialize;
+
+use crate::KIND;
+use crate::bigdata::FileBigData;
+use crate::write::write_atomic;
+
+/// Options of the `"file"` kind.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOptions {
+    /// The storage folder; created when needed.
+    pub path: PathBuf,
+    /// `fsync` each record and its folder before a save returns.
+    #[serde(default)]
+    pub durable: bool,
+}
+
+/// A storage backend over a local folder.
+#[derive(Debug, Clone)]
+pub struct FileBackend {
+    root: PathBuf,
+    durable: bool,
+}
+
+impl FileBackend {
+    /// A backend over `root`, not durable.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            durable: false,
+        }
+    }
+
+    /// A backend from its options.
+    pub fn from_options(options: FileOptions) -> Self {
+        Self {
+            root: options.path,
+            durable: options.durable,
+        }
+    }
+
+    /// Sets whether saves `fsync` before returning.
+    #[must_use]
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
+    }
+
+    /// The storage folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of a workflow; the name is checked again here because the
+    /// backend can be called directly.
+    fn workflow_dir(&self, workflow: &str) -> anyhow::Result<PathBuf> {
+        validate_workflow(workflow)?;
+        Ok(self.root.join(workflow))
+    }
+
+    fn record_path(&self, workflow: &str, task: &str) -> anyhow::Result<PathBuf> {
+        validate_task(task)?;
+        Ok(self.workflow_dir(workflow)?.join(task))
+    }
+}
+
+/// Builds a backend from config options (the registered constructor).
+pub(crate) fn open(options: &serde_json::Value) -> anyhow::Result<Box<dyn StorageBackend>> {
+    let options = FileOptions::deserialize(options)
+        .context(r#"expected {"path": "<folder>", "durable": false}"#)?;
+    if options.path.as_os_str().is_empty() {
+        anyhow::bail!("option `path` must not be empty");
+    }
+    Ok(Box::new(FileBackend::from_options(options)))
+}
+
+/// Names of the plain files in `folder` that are not hidden; none when the
+/// folder is missing.
+pub(crate) fn list_files(folder: &Path) -> anyhow::Result<Vec<String>> {
+    let entries = match fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot list {}", folder.display()));
+        }
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue; // not written by us: our names are UTF-8
+        };
+        if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+impl StorageBackend for FileBackend {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn new_workflow(&self, workflow: &str) -> anyhow::Result<()> {
+        let dir = self.workflow_dir(workflow)?;
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))
+    }
+
+    fn put(&self, workflow: &str, task: &str, record: &[u8]) -> anyhow::Result<()> {
+        let dir = self.workflow_dir(workflow)?;
+        validate_task(task)?;
+        write_atomic(&dir, task, record, self.durable)
+            .with_context(|| format!("cannot write record {}", dir.join(task).display()))
+    }
+
+    fn get(&self, workflow: &str, task: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.record_path(workflow, task)?;
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => {
+                Err(error).with_context(|| format!("cannot read record {}", path.display()))
+            }
+        }
+    }
+
+    fn exists(&self, workflow: &str, task: &str) -> anyhow::Result<bool> {
+        let path = self.record_path(workflow, task)?;
+        match fs::metadata(&path) {
+            Ok(metadata) => Ok(metadata.is_file()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error).with_context(|| format!("cannot check {}", path.display())),
+        }
+    }
+
+    fn list(&self, workflow: &str) -> anyhow::Result<Vec<String>> {
+        let dir = self.workflow_dir(workflow)?;
+        let mut names = list_files(&dir)?;
+        names.retain(|name| name != BIGDATA_DIR);
+        Ok(names)
+    }
+
+    fn delete(&self, workflow: &str, task: &str) -> anyhow::Result<bool> {
+        let path = self.record_path(workflow, task)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(error).with_context(|| format!("cannot remove {}", path.display())),
+        }
+    }
+
+    fn remove_workflow(&self, workflow: &str) -> anyhow::Result<()> {
+        let dir = self.workflow_dir(workflow)?;
+        // Rename first so readers see the whole workflow vanish at once,
+        // then delete at leisure.
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let doomed = self.root.join(format!(
+            ".removing-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        match fs::rename(&dir, &doomed) {
+            Ok(()) => fs::remove_dir_all(&doomed)
+                .with_context(|| format!("cannot remove {}", doomed.display())),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error).with_context(|| format!("cannot remove {}", dir.display())),
+        }
+    }
+
+    fn protocols(&self, workflow: &str) -> anyhow::Result<Protocols> {
+        let folder = self.workflow_dir(workflow)?.join(BIGDATA_DIR);
+        Ok(Protocols::new().with_file(Arc::new(FileBigData::new(folder, self.durable))))
+    }
+}

@@ -1,0 +1,63 @@
+//! [`FileBigData`]: the `FILE_PROTOCOL` interface over a workflow's
+//! `bigdata/` folder.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use functionfuse_core::names::validate_object;
+use functionfuse_core::{FileProtocol, NewFile, Result};
+
+/// The big-data folder of one workflow.
+#[derive(Debug, Clone)]
+pub struct FileBigData {
+    folder: PathBuf,
+    durable: bool,
+}
+
+impl FileBigData {
+    /// The protocol over `folder`; with `durable`, commits are synced.
+    pub fn new(folder: PathBuf, durable: bool) -> Self {
+        Self { folder, durable }
+    }
+}
+
+impl FileProtocol for FileBigData {
+    fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    fn create(&self, extension: &str) -> anyhow::Result<NewFile> {
+        fs::create_dir_all(&self.folder).with_context(|| {
+            format!("cannot create big-data folder {}", self.folder.display())
+        })?;
+        let name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
+        Ok(NewFile::new(&self.folder, name, self.durable)?)
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf> {
+        validate_object(name)?;
+        Ok(self.folder.join(name))
+    }
+
+    fn open(&self, name: &str) -> anyhow::Result<File> {
+        let path = self.path(name)?;
+        File::open(&path).with_context(|| format!("cannot open big-data file {}", path.display()))
+    }
+
+    fn remove(&self, name: &str) -> anyhow::Result<()> {
+        let path = self.path(name)?;
+        match fs::remove_file(&path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error)
+                .with_context(|| format!("cannot remove big-data file {}", path.display())),
+            _ => Ok(()),
+        }
+    }
+
+    fn list(&self) -> anyhow::Result<Vec<String>> {
+        let mut names = crate::backend::list_files(&self.folder)?;
+        names.sort();
+        Ok(names)
+    }
+}
