@@ -1,0 +1,150 @@
+//! [`NdarraySerializer`]: the persistent serializer of `Array<A, D>`.
+
+use std::any::Any;
+use std::marker::PhantomData;
+
+use anyhow::{Context as _, bail};
+use functionfuse_core::{
+    FILE_PROTOCOL, PersistentId, PersistentSerializer, Protocols, SerializerClass,
+};
+use ndarray::{Array, Dimension};
+
+use crate::element::Element;
+use crate::options::NdarrayOptions;
+use crate::{FORMAT_VERSION, NAME, hdf5_file, mismatch};
+
+/// Stores `Array<A, D>` as one HDF5 file per array through `FILE_PROTOCOL`.
+///
+/// One instance serves one exact type; the crate links one for every
+/// supported element type and dimension, and [`serializers`](crate::serializers)
+/// builds the whole set with other [`NdarrayOptions`].
+pub struct NdarraySerializer<A, D> {
+    options: NdarrayOptions,
+    array: PhantomData<fn() -> Array<A, D>>,
+}
+
+impl<A, D> NdarraySerializer<A, D> {
+    /// A serializer with `options`.
+    pub fn new(options: NdarrayOptions) -> Self {
+        Self {
+            options,
+            array: PhantomData,
+        }
+    }
+}
+
+impl<A, D> Default for NdarraySerializer<A, D> {
+    fn default() -> Self {
+        Self::new(NdarrayOptions::default())
+    }
+}
+
+impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySerializer<A, D> {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn serializer_class(&self) -> SerializerClass {
+        SerializerClass::of::<Array<A, D>>()
+    }
+
+    fn pickle(&self, obj: &dyn Any, protocols: &Protocols) -> anyhow::Result<PersistentId> {
+        let array = obj
+            .downcast_ref::<Array<A, D>>()
+            .context("handed an object that is not the array type it serves")?;
+        let Some(file) = protocols.file() else {
+            return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
+        };
+        let new_file = file.create("h5")?;
+        hdf5_file::write(new_file.temp_path(), &array.view().into_dyn(), &self.options)
+            .with_context(|| {
+                format!("cannot write HDF5 file {}", new_file.temp_path().display())
+            })?;
+        let location = new_file
+            .commit()
+            .context("cannot move the HDF5 file into place")?;
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("dtype".into(), A::DTYPE.into());
+        metadata.insert("shape".into(), array.shape().into());
+        metadata.insert("format".into(), "hdf5".into());
+        metadata.insert("dataset".into(), hdf5_file::DATASET.into());
+        Ok(PersistentId {
+            serializer: NAME.to_owned(),
+            version: FORMAT_VERSION,
+            location,
+            protocol: FILE_PROTOCOL.to_owned(),
+            metadata,
+        })
+    }
+
+    fn unpickle(
+        &self,
+        pid: &PersistentId,
+        protocols: &Protocols,
+    ) -> anyhow::Result<Box<dyn Any + Send>> {
+        if pid.version > FORMAT_VERSION {
+            bail!(
+                "written by format version {} of serializer `{NAME}`; this build reads up to {FORMAT_VERSION}",
+                pid.version
+            );
+        }
+        check_metadata::<A, D>(pid)?;
+        let Some(file) = protocols.file() else {
+            return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
+        };
+        let path = file.path(&pid.location)?;
+        if !path.is_file() {
+            bail!("HDF5 file {} is missing", path.display());
+        }
+        let array = hdf5_file::read::<A>(&path)
+            .with_context(|| format!("cannot read HDF5 file {}", path.display()))?;
+        let ndim = array.ndim();
+        let array = array.into_dimensionality::<D>().map_err(|_| {
+            mismatch::<Array<A, D>>(
+                format!("{} array of {ndim} dimensions", A::DTYPE),
+                format!("the file holds {ndim} dimensions"),
+            )
+        })?;
+        Ok(Box::new(array))
+    }
+
+    fn remove(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+        let Some(file) = protocols.file() else {
+            return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
+        };
+        file.remove(&pid.location)
+    }
+}
+
+/// Compares the dtype and rank recorded in the id with the requested type,
+/// so a mismatch is reported without opening the file.
+fn check_metadata<A: Element, D: Dimension + 'static>(pid: &PersistentId) -> anyhow::Result<()> {
+    let dtype = pid.metadata.get("dtype").and_then(|v| v.as_str());
+    let ndim = pid
+        .metadata
+        .get("shape")
+        .and_then(|v| v.as_array())
+        .map(Vec::len);
+    let stored = format!(
+        "{} array of {} dimensions",
+        dtype.unwrap_or("?"),
+        ndim.map_or("?".to_owned(), |n| n.to_string())
+    );
+    if let Some(dtype) = dtype {
+        if dtype != A::DTYPE {
+            bail!(mismatch::<Array<A, D>>(
+                stored,
+                format!("elements are {dtype}, not {}", A::DTYPE)
+            ));
+        }
+    }
+    if let (Some(ndim), Some(wanted)) = (ndim, D::NDIM) {
+        if ndim != wanted {
+            bail!(mismatch::<Array<A, D>>(
+                stored,
+                format!("it has {ndim} dimensions, not {wanted}")
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Wrong requested types, missing and damaged files, and removal.
+
+mod common;
+
+use common::{WF, h5_files, ids, storage};
+use functionfuse_core::{Error, Persistent};
+use functionfuse_serializer_ndarray as _;
+use ndarray::{Array1, Array2, Array3, ArrayD};
+
+fn matrix() -> Array2<f64> {
+    Array2::from_shape_fn((3, 4), |(i, j)| (i + j) as f64)
+}
+
+#[test]
+fn a_matrix_reads_as_array2_or_arrayd_only() {
+    let (storage, _dir) = storage();
+    storage.save(WF, "m", &matrix()).expect("save");
+    assert_eq!(storage.read_task::<Array2<f64>>(WF, "m").unwrap(), matrix());
+    assert_eq!(
+        storage.read_task::<ArrayD<f64>>(WF, "m").unwrap(),
+        matrix().into_dyn()
+    );
+    let error = storage.read_task::<Array3<f64>>(WF, "m").unwrap_err();
+    match &error {
+        Error::TypeMismatch { stored, requested, reason, .. } => {
+            assert!(stored.contains("float64") && stored.contains("2 dimensions"), "{error}");
+            assert!(requested.contains("Dim<[usize; 3]>"), "{error}");
+            assert!(reason.contains("2 dimensions, not 3"), "{error}");
+        }
+        other => panic!("expected a type mismatch, got {other}"),
+    }
+    let error = storage.read_task::<Array2<f32>>(WF, "m").unwrap_err();
+    match &error {
+        Error::TypeMismatch { stored, requested, .. } => {
+            assert!(stored.contains("float64"), "{error}");
+            assert!(requested.contains("f32"), "{error}");
+        }
+        other => panic!("expected a type mismatch, got {other}"),
+    }
+    // A mismatch changes nothing.
+    assert_eq!(storage.read_task::<Array2<f64>>(WF, "m").unwrap(), matrix());
+}
+
+#[test]
+fn the_file_itself_is_checked_when_the_id_says_nothing() {
+    let (storage, _dir) = storage();
+    storage.save(WF, "m", &matrix()).expect("save");
+    // Rewrite the record with an id stripped of its metadata, as another
+    // writer might: the HDF5 datatype still catches the mismatch.
+    let bytes = storage.backend().get(WF, "m").unwrap().unwrap();
+    let record = functionfuse_core::record::decode(&bytes).unwrap();
+    let mut header = record.header.clone();
+    header.persistent_ids[0].metadata.clear();
+    let stripped = functionfuse_core::record::encode(&header, record.payload).unwrap();
+    storage.backend().put(WF, "m", &stripped).unwrap();
+    let error = storage.read_task::<Array2<i64>>(WF, "m").unwrap_err();
+    assert!(matches!(error, Error::TypeMismatch { .. }), "{error}");
+    let error = storage.read_task::<Array1<f64>>(WF, "m").unwrap_err();
+    assert!(matches!(error, Error::TypeMismatch { .. }), "{error}");
+    assert_eq!(storage.read_task::<Array2<f64>>(WF, "m").unwrap(), matrix());
+}
+
+#[test]
+fn a_missing_file_names_the_task_and_the_file() {
+    let (storage, _dir) = storage();
+    storage.save(WF, "m", &matrix()).expect("save");
+    let file = h5_files(&storage).remove(0);
+    std::fs::remove_file(&file).unwrap();
+    let error = storage.read_task::<Array2<f64>>(WF, "m").unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, Error::Serializer { .. }), "{message}");
+    assert!(message.contains("task `m`"), "{message}");
+    assert!(message.contains(&file.display().to_string()), "{message}");
+    assert!(message.contains("missing"), "{message}");
+}
+
+#[test]
+fn a_damaged_file_names_the_task_and_the_file() {
+    let (storage, _dir) = storage();
+    storage.save(WF, "m", &Array1::<f64>::zeros(10_000)).expect("save");
+    let file = h5_files(&storage).remove(0);
+    let bytes = std::fs::read(&file).unwrap();
+    for damaged in [&bytes[..bytes.len() / 2], &bytes[..100], b"not hdf5 at all".as_slice()] {
+        std::fs::write(&file, damaged).unwrap();
+        let error = storage.read_task::<Array1<f64>>(WF, "m").unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::Serializer { .. }), "{message}");
+        assert!(message.contains("task `m`"), "{message}");
+        assert!(message.contains(&file.display().to_string()), "{message}");
+    }
+}
+
+#[test]
+fn removal_leaves_no_big_data() {
+    let (storage, _dir) = storage();
+    for task in ["a", "b1", "b2"] {
+        storage.save(WF, task, &matrix()).expect("save");
+    }
+    storage
+        .save(WF, "nested", &vec![Persistent(matrix()), Persistent(matrix())])
+        .expect("save");
+    assert_eq!(h5_files(&storage).len(), 5);
+    assert!(storage.remove_task(WF, "a").unwrap());
+    assert_eq!(h5_files(&storage).len(), 4);
+    assert_eq!(storage.remove_tasks(WF, "b*").unwrap(), ["b1", "b2"]);
+    assert_eq!(h5_files(&storage).len(), 2);
+    assert_eq!(ids(&storage, "nested").len(), 2);
+    storage.remove_workflow(WF).unwrap();
+    assert!(h5_files(&storage).is_empty());
+}
+
+#[test]
+fn overwriting_an_array_removes_the_old_file() {
+    let (storage, _dir) = storage();
+    storage.save(WF, "m", &matrix()).expect("save");
+    let first = h5_files(&storage);
+    storage.save(WF, "m", &(matrix() * 2.0)).expect("overwrite");
+    let second = h5_files(&storage);
+    assert_eq!(second.len(), 1);
+    assert_ne!(first, second);
+    assert_eq!(storage.read_task::<Array2<f64>>(WF, "m").unwrap(), matrix() * 2.0);
+}
