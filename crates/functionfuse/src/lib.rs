@@ -7,6 +7,7 @@
 //! | feature | default | adds |
 //! |---------|---------|------|
 //! | `file`  | yes     | storage kind `"file"` ([`storage_file`]) |
+//! | `ndarray` | yes   | `ndarray` arrays as HDF5 files ([`serializer_ndarray`]); needs libhdf5 |
 //!
 //! ```
 //! use functionfuse::{StorageConfig, storage_factory};
@@ -26,5 +27,16 @@
 pub use functionfuse_core::*;
 
 /// The local-folder backend (feature `file`).
+///
+/// Naming the crate here also links it, so that its `inventory`
+/// registration of kind `"file"` is seen.
 #[cfg(feature = "file")]
 pub use functionfuse_storage_file as storage_file;
+
+/// The ndarray serializer (feature `ndarray`).
+#[cfg(feature = "ndarray")]
+pub use functionfuse_serializer_ndarray as serializer_ndarray;
+
+/// The `ndarray` crate at the version the serializer handles (feature `ndarray`).
+#[cfg(feature = "ndarray")]
+pub use ndarray;
