@@ -1,6 +1,9 @@
 //! Helpers for the end-to-end tests: a storage in a fresh folder opened
 //! through the factory, and the external programs the interop tests run.
 
+// Test helpers: failing loudly is their job.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -5,6 +5,8 @@
 //! These tests need h5dump and a Python with h5py, numpy and msgpack;
 //! `cargo xtask ci` installs them and runs the tests with `--ignored`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_wrap)]
+
 use std::path::{Path, PathBuf};
 
 use functionfuse::ndarray::{Array0, Array1, Array2, Array3, ShapeBuilder};
@@ -13,29 +15,43 @@ use functionfuse_tests::{file_storage, python, run, scripts};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-
 const WF: &str = "interop";
 
 /// The HDF5 file behind the whole-array result of `task`.
 fn array_file(storage: &Storage, root: &Path, task: &str) -> PathBuf {
     let bytes = storage.backend().get(WF, task).unwrap().unwrap();
     let header = record::decode(&bytes).unwrap().header;
-    root.join(WF).join("bigdata").join(&header.persistent_ids[0].location)
+    root.join(WF)
+        .join("bigdata")
+        .join(&header.persistent_ids[0].location)
 }
 
 fn h5py_json(file: &Path) -> Value {
     let script = scripts().join("read_array.py");
-    let out = run(&python(), &[script.to_str().unwrap(), file.to_str().unwrap()]);
+    let out = run(
+        &python(),
+        &[script.to_str().unwrap(), file.to_str().unwrap()],
+    );
     serde_json::from_str(&out).unwrap()
 }
 
-fn check_h5py<T: Serialize>(storage: &Storage, root: &Path, task: &str, dtype: &str, shape: &[usize], values: &[T]) {
+fn check_h5py<T: Serialize>(
+    storage: &Storage,
+    root: &Path,
+    task: &str,
+    dtype: &str,
+    shape: &[usize],
+    values: &[T],
+) {
     let seen = h5py_json(&array_file(storage, root, task));
     assert_eq!(seen["members"], json!(["array"]), "{task}");
     assert_eq!(seen["dtype"], dtype, "{task}");
     assert_eq!(seen["shape"], json!(shape), "{task}");
     assert_eq!(seen["values"], json!(values), "{task}");
-    assert_eq!(seen["attrs"]["functionfuse_serializer"], "ndarray", "{task}");
+    assert_eq!(
+        seen["attrs"]["functionfuse_serializer"], "ndarray",
+        "{task}"
+    );
     assert_eq!(seen["attrs"]["functionfuse_format_version"], 1, "{task}");
 }
 
@@ -47,30 +63,69 @@ fn h5py_reads_every_kind_of_array() {
 
     let f64s = Array2::from_shape_fn((3, 4), |(i, j)| (i as f64 - 1.5) * 1e-3 + j as f64 * 7.25);
     storage.save(WF, "f64", &f64s).unwrap();
-    check_h5py(&storage, root, "f64", "float64", &[3, 4], f64s.as_slice().unwrap());
+    check_h5py(
+        &storage,
+        root,
+        "f64",
+        "float64",
+        &[3, 4],
+        f64s.as_slice().unwrap(),
+    );
 
     let i32s = Array3::from_shape_fn((2, 3, 2), |(i, j, k)| (i * 100 + j * 10 + k) as i32 - 50);
     storage.save(WF, "i32", &i32s).unwrap();
-    check_h5py(&storage, root, "i32", "int32", &[2, 3, 2], i32s.as_slice().unwrap());
+    check_h5py(
+        &storage,
+        root,
+        "i32",
+        "int32",
+        &[2, 3, 2],
+        i32s.as_slice().unwrap(),
+    );
 
     let fortran = Array2::from_shape_vec((2, 3).f(), vec![1_u16, 2, 3, 4, 5, 6]).unwrap();
     storage.save(WF, "fortran", &fortran).unwrap();
     // Logical (C) order of a column-major [[1,3,5],[2,4,6]].
-    check_h5py(&storage, root, "fortran", "uint16", &[2, 3], &[1, 3, 5, 2, 4, 6]);
+    check_h5py(
+        &storage,
+        root,
+        "fortran",
+        "uint16",
+        &[2, 3],
+        &[1, 3, 5, 2, 4, 6],
+    );
 
     let bools = Array1::from(vec![true, false, false, true]);
     storage.save(WF, "bool", &bools).unwrap();
-    check_h5py(&storage, root, "bool", "bool", &[4], bools.as_slice().unwrap());
+    check_h5py(
+        &storage,
+        root,
+        "bool",
+        "bool",
+        &[4],
+        bools.as_slice().unwrap(),
+    );
 
-    storage.save(WF, "scalar", &Array0::from_elem((), 42_u8)).unwrap();
+    storage
+        .save(WF, "scalar", &Array0::from_elem((), 42_u8))
+        .unwrap();
     check_h5py(&storage, root, "scalar", "uint8", &[], &[42]);
 
-    storage.save(WF, "empty", &Array2::<f32>::zeros((0, 3))).unwrap();
+    storage
+        .save(WF, "empty", &Array2::<f32>::zeros((0, 3)))
+        .unwrap();
     check_h5py::<f32>(&storage, root, "empty", "float32", &[0, 3], &[]);
 
     let extremes = Array1::from(vec![i64::MIN, -1, 0, i64::MAX]);
     storage.save(WF, "i64", &extremes).unwrap();
-    check_h5py(&storage, root, "i64", "int64", &[4], extremes.as_slice().unwrap());
+    check_h5py(
+        &storage,
+        root,
+        "i64",
+        "int64",
+        &[4],
+        extremes.as_slice().unwrap(),
+    );
 }
 
 #[test]
@@ -84,13 +139,24 @@ fn h5dump_reads_the_values_and_attributes() {
     let dump = dir.path().join("dump.bin");
     run(
         h5dump,
-        &["-d", "/array", "-b", "LE", "-o", dump.to_str().unwrap(), file.to_str().unwrap()],
+        &[
+            "-d",
+            "/array",
+            "-b",
+            "LE",
+            "-o",
+            dump.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
     );
     let expected: Vec<u8> = array.iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(std::fs::read(&dump).unwrap(), expected);
     let header = run(h5dump, &["-H", "-A", file.to_str().unwrap()]);
     assert!(header.contains("H5T_IEEE_F64LE"), "{header}");
-    assert!(header.contains("DATASPACE  SIMPLE { ( 50, 40 ) / ( 50, 40 ) }"), "{header}");
+    assert!(
+        header.contains("DATASPACE  SIMPLE { ( 50, 40 ) / ( 50, 40 ) }"),
+        "{header}"
+    );
     assert!(header.contains("\"functionfuse_serializer\""), "{header}");
     assert!(header.contains("\"ndarray\""), "{header}");
 }
@@ -113,8 +179,13 @@ struct Report {
 
 /// The Python snippet of docs/format.md, as written there.
 fn docs_snippet(dir: &Path) -> PathBuf {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/format.md")).unwrap();
-    let start = doc.find("<!-- read_record.py -->\n```python\n").expect("marked snippet") + 34;
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/format.md"))
+            .unwrap();
+    let start = doc
+        .find("<!-- read_record.py -->\n```python\n")
+        .expect("marked snippet")
+        + 34;
     let end = start + doc[start..].find("```").unwrap();
     let path = dir.join("read_record.py");
     std::fs::write(&path, &doc[start..end]).unwrap();
@@ -137,10 +208,16 @@ fn python_msgpack_reads_records_with_the_documented_snippet() {
     storage.save(WF, "report", &report).unwrap();
     let snippet = docs_snippet(dir.path());
     let record = dir.path().join(WF).join("report");
-    let out = run(&python(), &[snippet.to_str().unwrap(), record.to_str().unwrap()]);
+    let out = run(
+        &python(),
+        &[snippet.to_str().unwrap(), record.to_str().unwrap()],
+    );
     let seen: Value = serde_json::from_str(&out).unwrap();
     let header = &seen["header"];
-    assert!(header["type"].as_str().unwrap().ends_with("Report"), "{header}");
+    assert!(
+        header["type"].as_str().unwrap().ends_with("Report"),
+        "{header}"
+    );
     assert!(header["created_ns"].as_u64().unwrap() > 1_700_000_000_000_000_000);
     let pid = &header["persistent_ids"][0];
     assert_eq!(pid["serializer"], "ndarray");
@@ -155,7 +232,11 @@ fn python_msgpack_reads_records_with_the_documented_snippet() {
     assert_eq!(payload["note"], Value::Null);
     assert_eq!(payload["matrix"]["$persistent"], *pid);
     // The id leads to the array.
-    let file = dir.path().join(WF).join("bigdata").join(pid["location"].as_str().unwrap());
+    let file = dir
+        .path()
+        .join(WF)
+        .join("bigdata")
+        .join(pid["location"].as_str().unwrap());
     assert_eq!(h5py_json(&file)["values"], json!([0.0, 1.0, 2.0, 3.0]));
 
     // The snippet refuses a damaged record.

@@ -71,13 +71,13 @@ impl Context {
         if let Some(protocols) = &self.protocols {
             return Ok(protocols.clone());
         }
-        let protocols = self
-            .backend
-            .protocols(&self.workflow)
-            .map_err(|source| Error::Backend {
-                backend: self.backend.kind().to_owned(),
-                source,
-            })?;
+        let protocols =
+            self.backend
+                .protocols(&self.workflow)
+                .map_err(|source| Error::Backend {
+                    backend: self.backend.kind().to_owned(),
+                    source,
+                })?;
         self.protocols = Some(protocols.clone());
         Ok(protocols)
     }
@@ -174,16 +174,14 @@ pub(crate) fn unpickle<T: Any>(index: u32) -> Result<T, String> {
     })
     .unwrap_or_else(|| Err("no storage is reading on this thread".to_owned()))?;
     let (serializer, pid, protocols, workflow, task) = prepared;
-    let result = serializer
-        .unpickle(&pid, &protocols)
-        .and_then(|object| {
-            object.downcast::<T>().map(|boxed| *boxed).map_err(|_| {
-                anyhow::anyhow!(
-                    "returned another type than `{}` (a bug in the serializer)",
-                    std::any::type_name::<T>()
-                )
-            })
-        });
+    let result = serializer.unpickle(&pid, &protocols).and_then(|object| {
+        object.downcast::<T>().map(|boxed| *boxed).map_err(|_| {
+            anyhow::anyhow!(
+                "returned another type than `{}` (a bug in the serializer)",
+                std::any::type_name::<T>()
+            )
+        })
+    });
     result.map_err(|source| {
         let error = match source.downcast::<StoredTypeMismatch>() {
             Ok(mismatch) => Error::TypeMismatch {

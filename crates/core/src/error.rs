@@ -24,7 +24,9 @@ pub enum Error {
 
     /// The stored record is damaged: truncated, wrong magic, bad checksum or
     /// an undecodable header. Its result must be recomputed.
-    #[error("record of task `{task}` in workflow `{workflow}` is corrupt: {reason}; recompute the task to replace it")]
+    #[error(
+        "record of task `{task}` in workflow `{workflow}` is corrupt: {reason}; recompute the task to replace it"
+    )]
     CorruptRecord {
         /// The workflow of the record.
         workflow: String,
@@ -36,7 +38,9 @@ pub enum Error {
 
     /// The record is intact but holds a value of another type than the one
     /// requested.
-    #[error("task `{task}` of workflow `{workflow}` holds a `{stored}`, which cannot be read as `{requested}`: {reason}")]
+    #[error(
+        "task `{task}` of workflow `{workflow}` holds a `{stored}`, which cannot be read as `{requested}`: {reason}"
+    )]
     TypeMismatch {
         /// The workflow of the record.
         workflow: String,

@@ -36,8 +36,7 @@ pub use protocols::{
     FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL, S3Protocol,
 };
 pub use registry::{
-    BackendConstructor, PersistentSerializerRegistration, StorageBackendRegistration,
-    linked_kinds,
+    BackendConstructor, PersistentSerializerRegistration, StorageBackendRegistration, linked_kinds,
 };
 pub use serializer::{PersistentId, PersistentSerializer, SerializerClass};
 pub use storage::{Cached, Origin, Storage};

@@ -100,7 +100,10 @@ mod tests {
             "", ".", "..", "../etc", "a/b", "a\\b", "nul\0", "line\n", ".hidden", &long,
         ] {
             assert!(
-                matches!(validate_task(name), Err(Error::InvalidName { what: "task", .. })),
+                matches!(
+                    validate_task(name),
+                    Err(Error::InvalidName { what: "task", .. })
+                ),
                 "{name:?}"
             );
             assert!(validate_workflow(name).is_err(), "{name:?}");

@@ -133,7 +133,8 @@ impl Protocols {
     /// Adds the S3 protocol under [`S3_PROTOCOL`].
     #[must_use]
     pub fn with_s3(mut self, s3: Arc<dyn S3Protocol>) -> Self {
-        self.interfaces.insert(S3_PROTOCOL, ProtocolInterface::S3(s3));
+        self.interfaces
+            .insert(S3_PROTOCOL, ProtocolInterface::S3(s3));
         self
     }
 
@@ -225,10 +226,10 @@ impl NewFile {
         }
         std::fs::rename(&self.temp_path, &self.final_path)?;
         self.committed = true;
-        if self.durable {
-            if let Some(folder) = self.final_path.parent() {
-                File::open(folder)?.sync_all()?;
-            }
+        if self.durable
+            && let Some(folder) = self.final_path.parent()
+        {
+            File::open(folder)?.sync_all()?;
         }
         Ok(std::mem::take(&mut self.name))
     }

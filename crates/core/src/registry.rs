@@ -147,7 +147,9 @@ impl SerializerPool {
 
     /// Some serializer called `name`: enough to remove an object by its id.
     pub(crate) fn by_name(&self, name: &str) -> Option<&Arc<dyn PersistentSerializer>> {
-        self.by_type.values().find(|serializer| serializer.name() == name)
+        self.by_type
+            .values()
+            .find(|serializer| serializer.name() == name)
     }
 
     /// Whether the pool has no serializer at all (lets saves skip work).

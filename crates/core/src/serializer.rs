@@ -82,8 +82,11 @@ pub trait PersistentSerializer: Send + Sync + 'static {
     ///
     /// # Errors
     /// When the object is missing or damaged, or stored as another type.
-    fn unpickle(&self, pid: &PersistentId, protocols: &Protocols)
-    -> anyhow::Result<Box<dyn Any + Send>>;
+    fn unpickle(
+        &self,
+        pid: &PersistentId,
+        protocols: &Protocols,
+    ) -> anyhow::Result<Box<dyn Any + Send>>;
 
     /// Deletes the object that `pid` refers to; a missing object is not an error.
     ///

@@ -348,31 +348,32 @@ impl Storage {
             return Vec::new();
         }
         match self.backend.get(workflow, task) {
-            Ok(Some(bytes)) => record::decode_header_lenient(&bytes)
-                .map(|header| header.persistent_ids)
-                .unwrap_or_else(|reason| {
+            Ok(Some(bytes)) => record::decode_header_lenient(&bytes).map_or_else(
+                |reason| {
                     log::warn!(
                         "record of task `{task}` in workflow `{workflow}` is unreadable ({reason}); \
                          its big data, if any, is left for garbage collection"
                     );
                     Vec::new()
-                }),
+                },
+                |header| header.persistent_ids,
+            ),
             Ok(None) | Err(_) => Vec::new(),
         }
     }
 
     /// Best-effort removal of big data by id (name lookup, no Rust type).
     fn remove_ids(&self, workflow: &str, ids: &[PersistentId]) {
-        let found = ids.iter().filter_map(|pid| match self.pool.by_name(&pid.serializer) {
-            Some(serializer) => Some((serializer.as_ref(), pid)),
-            None => {
+        let found = ids.iter().filter_map(|pid| {
+            let serializer = self.pool.by_name(&pid.serializer);
+            if serializer.is_none() {
                 log::warn!(
                     "no serializer `{}` is registered to remove `{}` of workflow `{workflow}`",
                     pid.serializer,
                     pid.location
                 );
-                None
             }
+            serializer.map(|serializer| (serializer.as_ref(), pid))
         });
         self.remove_objects(workflow, found);
     }
@@ -434,4 +435,3 @@ fn now_ns() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos() as u64)
 }
-

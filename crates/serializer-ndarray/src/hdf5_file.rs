@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::{Context as _, bail, ensure};
-use hdf5::types::VarLenUnicode;
 use hdf5::filters::Filter;
+use hdf5::types::VarLenUnicode;
 use ndarray::{ArrayD, ArrayViewD};
 
 use crate::element::Element;

@@ -51,10 +51,11 @@ impl NdarrayOptions {
         if shape.is_empty() || shape.contains(&0) {
             return None; // HDF5 cannot chunk scalars or empty arrays
         }
-        if let Some(chunk) = &self.chunk {
-            if chunk.len() == shape.len() && !chunk.contains(&0) {
-                return Some(chunk.iter().zip(shape).map(|(c, s)| (*c).min(*s)).collect());
-            }
+        if let Some(chunk) = &self.chunk
+            && chunk.len() == shape.len()
+            && !chunk.contains(&0)
+        {
+            return Some(chunk.iter().zip(shape).map(|(c, s)| (*c).min(*s)).collect());
         }
         if self.compression == Compression::None {
             return None;

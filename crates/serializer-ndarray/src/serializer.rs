@@ -56,10 +56,12 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
             return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
         };
         let new_file = file.create("h5")?;
-        hdf5_file::write(new_file.temp_path(), &array.view().into_dyn(), &self.options)
-            .with_context(|| {
-                format!("cannot write HDF5 file {}", new_file.temp_path().display())
-            })?;
+        hdf5_file::write(
+            new_file.temp_path(),
+            &array.view().into_dyn(),
+            &self.options,
+        )
+        .with_context(|| format!("cannot write HDF5 file {}", new_file.temp_path().display()))?;
         let location = new_file
             .commit()
             .context("cannot move the HDF5 file into place")?;
@@ -130,21 +132,21 @@ fn check_metadata<A: Element, D: Dimension + 'static>(pid: &PersistentId) -> any
         dtype.unwrap_or("?"),
         ndim.map_or("?".to_owned(), |n| n.to_string())
     );
-    if let Some(dtype) = dtype {
-        if dtype != A::DTYPE {
-            bail!(mismatch::<Array<A, D>>(
-                stored,
-                format!("elements are {dtype}, not {}", A::DTYPE)
-            ));
-        }
+    if let Some(dtype) = dtype
+        && dtype != A::DTYPE
+    {
+        bail!(mismatch::<Array<A, D>>(
+            stored,
+            format!("elements are {dtype}, not {}", A::DTYPE)
+        ));
     }
-    if let (Some(ndim), Some(wanted)) = (ndim, D::NDIM) {
-        if ndim != wanted {
-            bail!(mismatch::<Array<A, D>>(
-                stored,
-                format!("it has {ndim} dimensions, not {wanted}")
-            ));
-        }
+    if let (Some(ndim), Some(wanted)) = (ndim, D::NDIM)
+        && ndim != wanted
+    {
+        bail!(mismatch::<Array<A, D>>(
+            stored,
+            format!("it has {ndim} dimensions, not {wanted}")
+        ));
     }
     Ok(())
 }

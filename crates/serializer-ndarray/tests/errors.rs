@@ -1,5 +1,8 @@
 //! Wrong requested types, missing and damaged files, and removal.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{WF, h5_files, ids, storage};
@@ -22,8 +25,16 @@ fn a_matrix_reads_as_array2_or_arrayd_only() {
     );
     let error = storage.read_task::<Array3<f64>>(WF, "m").unwrap_err();
     match &error {
-        Error::TypeMismatch { stored, requested, reason, .. } => {
-            assert!(stored.contains("float64") && stored.contains("2 dimensions"), "{error}");
+        Error::TypeMismatch {
+            stored,
+            requested,
+            reason,
+            ..
+        } => {
+            assert!(
+                stored.contains("float64") && stored.contains("2 dimensions"),
+                "{error}"
+            );
             assert!(requested.contains("Dim<[usize; 3]>"), "{error}");
             assert!(reason.contains("2 dimensions, not 3"), "{error}");
         }
@@ -31,7 +42,9 @@ fn a_matrix_reads_as_array2_or_arrayd_only() {
     }
     let error = storage.read_task::<Array2<f32>>(WF, "m").unwrap_err();
     match &error {
-        Error::TypeMismatch { stored, requested, .. } => {
+        Error::TypeMismatch {
+            stored, requested, ..
+        } => {
             assert!(stored.contains("float64"), "{error}");
             assert!(requested.contains("f32"), "{error}");
         }
@@ -77,10 +90,16 @@ fn a_missing_file_names_the_task_and_the_file() {
 #[test]
 fn a_damaged_file_names_the_task_and_the_file() {
     let (storage, _dir) = storage();
-    storage.save(WF, "m", &Array1::<f64>::zeros(10_000)).expect("save");
+    storage
+        .save(WF, "m", &Array1::<f64>::zeros(10_000))
+        .expect("save");
     let file = h5_files(&storage).remove(0);
     let bytes = std::fs::read(&file).unwrap();
-    for damaged in [&bytes[..bytes.len() / 2], &bytes[..100], b"not hdf5 at all".as_slice()] {
+    for damaged in [
+        &bytes[..bytes.len() / 2],
+        &bytes[..100],
+        b"not hdf5 at all".as_slice(),
+    ] {
         std::fs::write(&file, damaged).unwrap();
         let error = storage.read_task::<Array1<f64>>(WF, "m").unwrap_err();
         let message = error.to_string();
@@ -97,7 +116,11 @@ fn removal_leaves_no_big_data() {
         storage.save(WF, task, &matrix()).expect("save");
     }
     storage
-        .save(WF, "nested", &vec![Persistent(matrix()), Persistent(matrix())])
+        .save(
+            WF,
+            "nested",
+            &vec![Persistent(matrix()), Persistent(matrix())],
+        )
         .expect("save");
     assert_eq!(h5_files(&storage).len(), 5);
     assert!(storage.remove_task(WF, "a").unwrap());
@@ -118,5 +141,8 @@ fn overwriting_an_array_removes_the_old_file() {
     let second = h5_files(&storage);
     assert_eq!(second.len(), 1);
     assert_ne!(first, second);
-    assert_eq!(storage.read_task::<Array2<f64>>(WF, "m").unwrap(), matrix() * 2.0);
+    assert_eq!(
+        storage.read_task::<Array2<f64>>(WF, "m").unwrap(),
+        matrix() * 2.0
+    );
 }

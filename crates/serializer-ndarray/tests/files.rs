@@ -1,6 +1,9 @@
 //! The HDF5 files themselves: dataset, attributes, options, and the
 //! conformance suite with the ndarray serializer linked in.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_wrap)]
+
 mod common;
 
 use common::{WF, h5_files, storage};
@@ -33,7 +36,11 @@ fn the_file_holds_one_typed_dataset_with_attributes() {
     assert_eq!(dataset.shape(), [2, 3, 4]);
     assert!(!dataset.is_chunked(), "default layout is contiguous");
     assert_eq!(dataset.read::<i32, ndarray::Ix3>().unwrap(), array);
-    let serializer: VarLenUnicode = dataset.attr(SERIALIZER_ATTR).unwrap().read_scalar().unwrap();
+    let serializer: VarLenUnicode = dataset
+        .attr(SERIALIZER_ATTR)
+        .unwrap()
+        .read_scalar()
+        .unwrap();
     assert_eq!(serializer.as_str(), "ndarray");
     let version: u32 = dataset.attr(VERSION_ATTR).unwrap().read_scalar().unwrap();
     assert_eq!(version, 1);
@@ -56,10 +63,19 @@ fn deflate_and_chunks_are_applied_and_round_trip() {
         .expect("a second, smaller file");
     let size = std::fs::metadata(&packed_file).unwrap().len();
     assert!(size * 20 < plain_size, "{size} vs {plain_size}");
-    let dataset = hdf5::File::open(&packed_file).unwrap().dataset(DATASET).unwrap();
+    let dataset = hdf5::File::open(&packed_file)
+        .unwrap()
+        .dataset(DATASET)
+        .unwrap();
     assert_eq!(dataset.chunk(), Some(vec![100, 100]));
-    assert_eq!(storage.read_task::<Array2<f64>>(WF, "packed").unwrap(), plain);
+    assert_eq!(
+        storage.read_task::<Array2<f64>>(WF, "packed").unwrap(),
+        plain
+    );
     // A storage with the default options reads compressed files too.
     let reader = functionfuse_core::Storage::new(Box::new(FileBackend::new(dir.path())));
-    assert_eq!(reader.read_task::<Array2<f64>>(WF, "packed").unwrap(), plain);
+    assert_eq!(
+        reader.read_task::<Array2<f64>>(WF, "packed").unwrap(),
+        plain
+    );
 }

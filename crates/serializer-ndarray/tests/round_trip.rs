@@ -1,6 +1,9 @@
 //! Arrays of every element type, dimension and memory layout round-trip
 //! through real HDF5 files.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_wrap)]
+
 mod common;
 
 use common::{WF, h5_files, ids, storage};
@@ -62,7 +65,11 @@ fn every_dimension_count_round_trips() {
         (a * 1000 + b * 100 + c * 10 + d + e * 7 + f) as i64
     });
     round_trip(&storage, "ix6", &six);
-    round_trip(&storage, "dyn7", &ArrayD::<u8>::zeros(IxDyn(&[1, 2, 1, 2, 1, 2, 3])));
+    round_trip(
+        &storage,
+        "dyn7",
+        &ArrayD::<u8>::zeros(IxDyn(&[1, 2, 1, 2, 1, 2, 3])),
+    );
 }
 
 #[test]
@@ -93,9 +100,17 @@ fn empty_and_zero_dimensional_arrays_round_trip() {
     let (storage, _dir) = storage();
     round_trip(&storage, "empty_1d", &Array1::<f64>::zeros(0));
     round_trip(&storage, "empty_2d", &Array2::<i32>::zeros((0, 3)));
-    round_trip(&storage, "empty_3d", &Array3::<bool>::from_elem((4, 0, 2), true));
+    round_trip(
+        &storage,
+        "empty_3d",
+        &Array3::<bool>::from_elem((4, 0, 2), true),
+    );
     round_trip(&storage, "scalar", &Array0::from_elem((), -1_i8));
-    round_trip(&storage, "scalar_dyn", &ArrayD::from_elem(IxDyn(&[]), 3_u32));
+    round_trip(
+        &storage,
+        "scalar_dyn",
+        &ArrayD::from_elem(IxDyn(&[]), 3_u32),
+    );
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]

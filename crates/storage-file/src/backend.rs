@@ -167,10 +167,10 @@ impl StorageBackend for FileBackend {
     }
 
     fn remove_workflow(&self, workflow: &str) -> anyhow::Result<()> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dir = self.workflow_dir(workflow)?;
         // Rename first so readers see the whole workflow vanish at once,
         // then delete at leisure.
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let doomed = self.root.join(format!(
             ".removing-{}-{}",
             std::process::id(),

@@ -29,9 +29,8 @@ impl FileProtocol for FileBigData {
     }
 
     fn create(&self, extension: &str) -> anyhow::Result<NewFile> {
-        fs::create_dir_all(&self.folder).with_context(|| {
-            format!("cannot create big-data folder {}", self.folder.display())
-        })?;
+        fs::create_dir_all(&self.folder)
+            .with_context(|| format!("cannot create big-data folder {}", self.folder.display()))?;
         let name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
         Ok(NewFile::new(&self.folder, name, self.durable)?)
     }

@@ -18,7 +18,12 @@ fn temp_name() -> String {
 
 /// Writes `bytes` to `folder/name` atomically, creating `folder` when it is
 /// missing. With `durable`, the file and the folder are synced first.
-pub(crate) fn write_atomic(folder: &Path, name: &str, bytes: &[u8], durable: bool) -> io::Result<()> {
+pub(crate) fn write_atomic(
+    folder: &Path,
+    name: &str,
+    bytes: &[u8],
+    durable: bool,
+) -> io::Result<()> {
     let temp = folder.join(temp_name());
     let mut file = match File::create(&temp) {
         Ok(file) => file,

@@ -1,5 +1,8 @@
 //! The core conformance suite, run against a file backend in a fresh folder.
 
+// Test code: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use functionfuse_core::StorageBackend;
 use functionfuse_storage_file::FileBackend;
 

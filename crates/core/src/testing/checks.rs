@@ -60,8 +60,16 @@ pub fn round_trips_many_value_shapes(storage: Storage) {
     round_trip(&storage, "empty_string", &String::new());
     round_trip(&storage, "vec", &vec![1.5_f64, -2.0, 1e300]);
     round_trip(&storage, "empty_vec", &Vec::<i32>::new());
-    round_trip(&storage, "nested_vec", &vec![vec![1_u8], vec![], vec![2, 3]]);
-    round_trip(&storage, "bytes", &serde_bytes::ByteBuf::from(vec![0_u8, 255, 7]));
+    round_trip(
+        &storage,
+        "nested_vec",
+        &vec![vec![1_u8], vec![], vec![2, 3]],
+    );
+    round_trip(
+        &storage,
+        "bytes",
+        &serde_bytes::ByteBuf::from(vec![0_u8, 255, 7]),
+    );
     round_trip(&storage, "option_none", &Option::<String>::None);
     round_trip(&storage, "option_some", &Some(42_i16));
     round_trip(&storage, "tuple", &(1_u8, "two".to_owned(), 3.0_f32));
@@ -70,7 +78,11 @@ pub fn round_trips_many_value_shapes(storage: Storage) {
         "hash_map",
         &HashMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]),
     );
-    round_trip(&storage, "btree_map", &BTreeMap::from([(3_u32, vec![true])]));
+    round_trip(
+        &storage,
+        "btree_map",
+        &BTreeMap::from([(3_u32, vec![true])]),
+    );
     let leaf = Sample {
         id: 1,
         label: "leaf".into(),
@@ -160,10 +172,21 @@ pub fn removes_tasks_and_workflows(storage: Storage) {
         storage.remove_tasks(WF, "drop*").expect("remove tasks"),
         ["drop2", "drop_blob"]
     );
-    assert!(storage.remove_tasks(WF, "nothing*").expect("no match").is_empty());
-    assert!(big_data(storage.backend(), WF).is_empty(), "big data left behind");
+    assert!(
+        storage
+            .remove_tasks(WF, "nothing*")
+            .expect("no match")
+            .is_empty()
+    );
+    assert!(
+        big_data(storage.backend(), WF).is_empty(),
+        "big data left behind"
+    );
     assert_eq!(storage.list_tasks(WF, "*").expect("list"), ["keep"]);
-    assert_eq!(storage.read_task::<String>(WF, "keep").expect("read"), "keep");
+    assert_eq!(
+        storage.read_task::<String>(WF, "keep").expect("read"),
+        "keep"
+    );
 
     storage
         .save(WF, "blob", &Persistent(InventoryBlob(vec![1; 16])))
@@ -176,8 +199,15 @@ pub fn removes_tasks_and_workflows(storage: Storage) {
         storage.read_task::<String>(WF, "keep"),
         Err(Error::NotFound { .. })
     ));
-    assert_eq!(storage.read_task::<i32>("other", "t").expect("other intact"), 1);
-    storage.remove_workflow(WF).expect("removing a missing workflow");
+    assert_eq!(
+        storage
+            .read_task::<i32>("other", "t")
+            .expect("other intact"),
+        1
+    );
+    storage
+        .remove_workflow(WF)
+        .expect("removing a missing workflow");
     // The workflow can be used again after removal.
     round_trip(&storage, "again", &2);
 }
@@ -252,9 +282,14 @@ pub fn runtime_serializers_add_and_override(mut storage: Storage) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let before = storage.clone();
     storage.register_persistent_serializers([
-        Arc::new(RecordingSerializer::<RuntimeBlob>::new("runtime-blob", Arc::clone(&log)))
-            as Arc<dyn PersistentSerializer>,
-        Arc::new(RecordingSerializer::<InventoryBlob>::new("override", Arc::clone(&log))),
+        Arc::new(RecordingSerializer::<RuntimeBlob>::new(
+            "runtime-blob",
+            Arc::clone(&log),
+        )) as Arc<dyn PersistentSerializer>,
+        Arc::new(RecordingSerializer::<InventoryBlob>::new(
+            "override",
+            Arc::clone(&log),
+        )),
     ]);
     storage
         .save(WF, "runtime", &RuntimeBlob(vec![5; 5]))
@@ -263,11 +298,15 @@ pub fn runtime_serializers_add_and_override(mut storage: Storage) {
         .save(WF, "overridden", &InventoryBlob(vec![6; 6]))
         .expect("save");
     assert_eq!(
-        storage.read_task::<RuntimeBlob>(WF, "runtime").expect("read"),
+        storage
+            .read_task::<RuntimeBlob>(WF, "runtime")
+            .expect("read"),
         RuntimeBlob(vec![5; 5])
     );
     assert_eq!(
-        storage.read_task::<InventoryBlob>(WF, "overridden").expect("read"),
+        storage
+            .read_task::<InventoryBlob>(WF, "overridden")
+            .expect("read"),
         InventoryBlob(vec![6; 6])
     );
     let ops: Vec<(&str, String)> = log

@@ -19,7 +19,9 @@ struct Mixed {
 /// A save whose second persistent object fails removes the first one,
 /// reports the failing serializer and keeps the earlier record.
 pub fn failed_save_rolls_back_big_data(storage: Storage) {
-    storage.save(WF, "task", &"earlier".to_owned()).expect("save");
+    storage
+        .save(WF, "task", &"earlier".to_owned())
+        .expect("save");
     let mixed = Mixed {
         good: Persistent(InventoryBlob(vec![1; 32])),
         bad: Persistent(FailingBlob(vec![2; 32])),
@@ -34,7 +36,9 @@ pub fn failed_save_rolls_back_big_data(storage: Storage) {
         "big data of the failed save left behind"
     );
     assert_eq!(
-        storage.read_task::<String>(WF, "task").expect("earlier record"),
+        storage
+            .read_task::<String>(WF, "task")
+            .expect("earlier record"),
         "earlier"
     );
     let error = storage
@@ -56,7 +60,9 @@ pub fn missing_serializer_is_a_clear_error(storage: Storage) {
     );
     assert!(!storage.file_exists(WF, "t").expect("exists"));
     // A whole value stored by a serializer, read as a type without one.
-    storage.save(WF, "blob", &InventoryBlob(vec![1])).expect("save");
+    storage
+        .save(WF, "blob", &InventoryBlob(vec![1]))
+        .expect("save");
     let error = storage
         .read_task::<UnregisteredBlob>(WF, "blob")
         .expect_err("must fail");
@@ -80,7 +86,15 @@ pub fn corrupt_and_truncated_records_are_reported(storage: Storage) {
         ("empty".into(), Vec::new()),
         ("foreign".into(), b"\x80\x04\x95pickle data".to_vec()),
     ];
-    for len in [1, 8, 13, 14, bytes.len() / 2, bytes.len() - 4, bytes.len() - 1] {
+    for len in [
+        1,
+        8,
+        13,
+        14,
+        bytes.len() / 2,
+        bytes.len() - 4,
+        bytes.len() - 1,
+    ] {
         damaged.push((format!("truncated to {len}"), bytes[..len].to_vec()));
     }
     for at in [0, 9, 12, bytes.len() / 2, bytes.len() - 1] {
@@ -107,7 +121,9 @@ pub fn corrupt_and_truncated_records_are_reported(storage: Storage) {
         );
     }
     assert_eq!(
-        storage.read_task::<Vec<String>>(WF, "good").expect("intact"),
+        storage
+            .read_task::<Vec<String>>(WF, "good")
+            .expect("intact"),
         value
     );
 }
@@ -198,7 +214,10 @@ pub fn cached_reads_computes_and_recomputes_corrupt(mut storage: Storage) {
     let first = storage.cached(WF, "c", compute).expect("first");
     assert_eq!(first.origin, Origin::Computed);
     let second = storage.cached(WF, "c", compute).expect("second");
-    assert_eq!((second.origin, &second.value), (Origin::Stored, &first.value));
+    assert_eq!(
+        (second.origin, &second.value),
+        (Origin::Stored, &first.value)
+    );
     assert_eq!(runs.get(), 1);
     storage.backend().put(WF, "c", b"garbage").expect("damage");
     let third = storage.cached(WF, "c", compute).expect("recompute");
@@ -208,9 +227,27 @@ pub fn cached_reads_computes_and_recomputes_corrupt(mut storage: Storage) {
         storage.read_task::<Vec<f64>>(WF, "c").expect("repaired"),
         first.value
     );
+    // A field that is not serialized shows which value `cached` returns.
+    let lossy = || Lossy {
+        kept: 1,
+        dropped: 5,
+    };
+    assert_eq!(storage.cached(WF, "d", lossy).expect("d").value.dropped, 5);
     storage.set_always_read(true);
-    let fourth = storage
-        .cached(WF, "d", || 0.1_f32 + 0.2)
-        .expect("always read");
-    assert_eq!(fourth.value, 0.1_f32 + 0.2);
+    let read_back = storage.cached(WF, "e", lossy).expect("always read");
+    assert_eq!(read_back.origin, Origin::Computed);
+    assert_eq!(
+        read_back.value,
+        Lossy {
+            kept: 1,
+            dropped: 0
+        }
+    );
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Lossy {
+    kept: u8,
+    #[serde(skip)]
+    dropped: u8,
 }

@@ -6,20 +6,26 @@
 //! through whichever protocol the backend speaks and record the calls they
 //! get.
 //!
-//! ```ignore
+//! ```text
 //! fn fresh() -> (Box<dyn StorageBackend>, tempfile::TempDir) { ... }
 //! functionfuse_core::conformance_tests!(fresh);
 //! ```
 
-#![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::missing_panics_doc,
+    clippy::needless_pass_by_value,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 pub mod checks;
 mod failures;
 pub mod serializers;
 
 pub use serializers::{
-    Call, FailingBlob, InventoryBlob, RecordingSerializer, RuntimeBlob, UnregisteredBlob,
-    big_data, inventory_calls,
+    Call, FailingBlob, InventoryBlob, RecordingSerializer, RuntimeBlob, UnregisteredBlob, big_data,
+    inventory_calls,
 };
 
 /// Generates one `#[test]` per conformance check, in a module `conformance`.

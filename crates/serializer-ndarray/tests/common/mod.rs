@@ -1,6 +1,6 @@
 //! Helpers shared by the serializer's tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used)]
 
 use std::path::PathBuf;
 

@@ -1,0 +1,157 @@
+//! Workload benchmarks (`cargo xtask bench`), each timed with criterion next
+//! to its raw limit in the same run, then summarised as one JSON object per
+//! workload on standard output.
+//!
+//! - W1: 10,000 small records saved, then read, against plain
+//!   open/write/rename and plain reads of the same bytes.
+//! - W2: a 512 MiB `f64` array saved as HDF5, then read, against one
+//!   `std::fs::write`/`std::fs::read` of the same bytes, the best raw reader
+//!   (`read_exact` into a reused buffer) and hdf5-metno writing one
+//!   contiguous dataset directly.
+//!
+//! Set `FUNCTIONFUSE_BENCH_W2_MIB` to shrink W2 for a quick look.
+
+// A benchmark has nothing to recover: any failure aborts it.
+#![allow(clippy::expect_used, clippy::panic, clippy::cast_possible_wrap)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode};
+use serde_json::{Value, json};
+
+#[path = "workloads/w1.rs"]
+mod w1;
+#[path = "workloads/w2.rs"]
+mod w2;
+
+/// Where the benchmarks write: beside the build, on the same file system.
+fn data_dir(name: &str) -> PathBuf {
+    let dir = target_dir().join("bench-data").join(name);
+    // Leftovers of an earlier run are removed before timing starts; see
+    // `settle` for why creates are not timed right after.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench folder");
+    dir
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    )
+}
+
+/// ext4 creates files several times slower for a while after a mass
+/// delete; wait it out before timing creates.
+fn settle() {
+    std::thread::sleep(Duration::from_secs(
+        std::env::var("FUNCTIONFUSE_BENCH_SETTLE_S")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20),
+    ));
+}
+
+/// The median time of one iteration of `group/function`, in seconds.
+fn median_s(criterion_dir: &Path, group: &str, function: &str) -> f64 {
+    let path = criterion_dir
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let estimates: Value = serde_json::from_str(&text).expect("criterion estimates");
+    estimates["median"]["point_estimate"]
+        .as_f64()
+        .expect("median point estimate")
+        / 1e9
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10_f64.powi(digits);
+    (x * scale).round() / scale
+}
+
+fn main() {
+    let criterion_dir = target_dir().join("criterion");
+    let mut criterion = Criterion::default()
+        .output_directory(&criterion_dir)
+        .configure_from_args();
+
+    let w1_dir = data_dir("w1");
+    let w2_dir = data_dir("w2");
+    settle();
+    {
+        let mut group = criterion.benchmark_group("w1");
+        group
+            .sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(6));
+        w1::bench(&mut group, &w1_dir);
+        group.finish();
+    }
+    {
+        let mut group = criterion.benchmark_group("w2");
+        group
+            .sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(8));
+        w2::bench(&mut group, &w2_dir);
+        group.finish();
+    }
+    criterion.final_summary();
+
+    let w1 = |f: &str| median_s(&criterion_dir, "w1", f);
+    let records = w1::RECORDS as f64;
+    let (save, raw_write) = (records / w1("save"), records / w1("raw_write"));
+    let (read, raw_read) = (records / w1("read"), records / w1("raw_read"));
+    println!(
+        "{}",
+        json!({
+            "workload": "W1",
+            "records": w1::RECORDS,
+            "record_bytes": w1::record_len(),
+            "save_per_s": round(save, 0),
+            "raw_write_rename_per_s": round(raw_write, 0),
+            "save_ratio": round(save / raw_write, 3),
+            "save_target": 0.7,
+            "read_per_s": round(read, 0),
+            "raw_read_per_s": round(raw_read, 0),
+            "read_ratio": round(read / raw_read, 3),
+        })
+    );
+
+    let w2 = |f: &str| median_s(&criterion_dir, "w2", f);
+    let mb = w2::bytes() as f64 / 1e6;
+    let (save, raw_write, direct) = (
+        mb / w2("save"),
+        mb / w2("raw_write"),
+        mb / w2("hdf5_direct_write"),
+    );
+    let (read, raw_read, raw_exact) = (
+        mb / w2("read"),
+        mb / w2("raw_read"),
+        mb / w2("raw_read_exact"),
+    );
+    println!(
+        "{}",
+        json!({
+            "workload": "W2",
+            "bytes": w2::bytes(),
+            "save_mb_s": round(save, 1),
+            "raw_write_mb_s": round(raw_write, 1),
+            "hdf5_direct_write_mb_s": round(direct, 1),
+            "save_ratio": round(save / raw_write, 3),
+            "read_mb_s": round(read, 1),
+            "raw_read_mb_s": round(raw_read, 1),
+            "raw_read_exact_mb_s": round(raw_exact, 1),
+            "read_ratio": round(read / raw_read, 3),
+            "read_ratio_vs_read_exact": round(read / raw_exact, 3),
+            "target": 0.9,
+        })
+    );
+    let _ = std::fs::remove_dir_all(target_dir().join("bench-data"));
+}

@@ -1,0 +1,133 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `setup`: installs the system packages the build and tests need.
+//! - `ci`: setup, then every check CI runs.
+//! - `demo`: setup, then the example pipeline.
+//! - `bench`: setup, then the workload benchmarks (release).
+
+mod cmd;
+mod setup;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::cmd::{cargo, workspace_root};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Function Fuse for Rust: project automation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install the system packages the build needs (libhdf5, pkg-config, h5dump).
+    Setup,
+    /// Run every check of CI: format, lints, tests, interop with h5py/h5dump/msgpack, cargo-deny.
+    Ci,
+    /// Run the example pipeline twice: computed, then read back from ./storage.
+    Demo {
+        /// Storage folder.
+        #[arg(long, default_value = "storage")]
+        path: String,
+    },
+    /// Run the workload benchmarks and print one JSON object per workload.
+    Bench {
+        /// Extra arguments for the criterion harness (e.g. a filter like `w1`).
+        args: Vec<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    std::env::set_current_dir(workspace_root())?;
+    match cli.task {
+        Task::Setup => setup::system_packages(),
+        Task::Ci => ci(),
+        Task::Demo { path } => {
+            setup::system_packages()?;
+            for run in ["first", "second"] {
+                println!("\n=== {run} run ===");
+                cargo(&[
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "functionfuse",
+                    "--example",
+                    "demo",
+                    "--",
+                    &path,
+                ])?;
+            }
+            Ok(())
+        }
+        Task::Bench { args } => {
+            setup::system_packages()?;
+            let mut command = vec![
+                "bench",
+                "-p",
+                "functionfuse-tests",
+                "--bench",
+                "workloads",
+                "--",
+            ];
+            command.extend(args.iter().map(String::as_str));
+            cargo(&command)
+        }
+    }
+}
+
+fn ci() -> Result<()> {
+    setup::system_packages()?;
+    let python = setup::python_env()?;
+    setup::cargo_deny()?;
+    cmd::step("format", || cargo(&["fmt", "--all", "--", "--check"]))?;
+    cmd::step("clippy", || {
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+    })?;
+    cmd::step("tests", || cargo(&["test", "--workspace"]))?;
+    cmd::step("interop (h5py, h5dump, msgpack)", || {
+        cmd::cargo_with_env(
+            &[
+                "test",
+                "-p",
+                "functionfuse-tests",
+                "--test",
+                "interop",
+                "--",
+                "--ignored",
+            ],
+            &[("FUNCTIONFUSE_PYTHON", python.as_os_str())],
+        )
+    })?;
+    cmd::step("docs", || {
+        cmd::cargo_with_env(
+            &["doc", "--workspace", "--no-deps", "--quiet"],
+            &[("RUSTDOCFLAGS", "-D warnings".as_ref())],
+        )
+    })?;
+    cmd::step("cargo deny", || {
+        cargo(&[
+            "deny",
+            "--log-level",
+            "error",
+            "check",
+            "bans",
+            "licenses",
+            "sources",
+        ])
+    })?;
+    println!("\nci: every check passed");
+    Ok(())
+}
