@@ -40,3 +40,16 @@ pub use functionfuse_serializer_ndarray as serializer_ndarray;
 /// The `ndarray` crate at the version the serializer handles (feature `ndarray`).
 #[cfg(feature = "ndarray")]
 pub use ndarray;
+
+// The code in the README and the guide is compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide.md")]
+mod guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/serializers.md")]
+mod serializers_guide {}
