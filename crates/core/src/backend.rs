@@ -38,6 +38,25 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     /// When the record exists but cannot be read.
     fn get(&self, workflow: &str, task: &str) -> anyhow::Result<Option<Vec<u8>>>;
 
+    /// At most the first `len` bytes of the record, or `None` when there is
+    /// none: lets removal read a header without the whole record. The
+    /// default reads the whole record; backends override it when they can
+    /// read less.
+    ///
+    /// # Errors
+    /// When the record exists but cannot be read.
+    fn get_prefix(
+        &self,
+        workflow: &str,
+        task: &str,
+        len: usize,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.get(workflow, task)?.map(|mut bytes| {
+            bytes.truncate(len);
+            bytes
+        }))
+    }
+
     /// Whether a record exists.
     ///
     /// # Errors

@@ -87,14 +87,29 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, String> {
     split(body)
 }
 
-/// Reads the header of a record whose checksum may be wrong: lets removal
-/// still find the big data of a damaged record.
+/// Reads only the header from the start of a record, without checking the
+/// checksum: removal uses it to find the big data of a record that is
+/// large, or damaged further on.
 ///
 /// # Errors
-/// When even the frame or the header cannot be read.
-pub fn decode_header_lenient(bytes: &[u8]) -> Result<RecordHeader, String> {
-    let body = check_frame(bytes)?;
-    split(&body[..body.len() - CHECKSUM_LEN]).map(|record| record.header)
+/// When the bytes are not a record's start or hold less than the header.
+pub fn decode_header(prefix: &[u8]) -> Result<RecordHeader, String> {
+    if prefix.len() < PREFIX_LEN {
+        return Err(format!(
+            "only {} bytes, shorter than a record's frame",
+            prefix.len()
+        ));
+    }
+    check_magic_and_version(prefix)?;
+    let end =
+        PREFIX_LEN + u32::from_le_bytes([prefix[10], prefix[11], prefix[12], prefix[13]]) as usize;
+    if end > prefix.len() {
+        return Err(format!(
+            "the header ends at byte {end}, past the {} bytes read",
+            prefix.len()
+        ));
+    }
+    rmp_serde::from_slice(&prefix[PREFIX_LEN..end]).map_err(|e| format!("undecodable header: {e}"))
 }
 
 /// Checks size, magic and version; returns the whole record.
@@ -105,6 +120,12 @@ fn check_frame(bytes: &[u8]) -> Result<&[u8], String> {
             bytes.len()
         ));
     }
+    check_magic_and_version(bytes)?;
+    Ok(bytes)
+}
+
+/// Checks the first 10 bytes (the caller ensures there are that many).
+fn check_magic_and_version(bytes: &[u8]) -> Result<(), String> {
     if &bytes[..MAGIC.len()] != MAGIC {
         return Err("it does not start with the FFUSEREC magic".to_owned());
     }
@@ -114,7 +135,7 @@ fn check_frame(bytes: &[u8]) -> Result<&[u8], String> {
             "format version {version} is not supported (this build reads version {FORMAT_VERSION})"
         ));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// Splits `body` (a record without its checksum) into header and payload.
@@ -181,12 +202,20 @@ mod tests {
     }
 
     #[test]
-    fn lenient_header_survives_bad_checksum() {
-        let mut bytes = encode(&header(), &[0xc0]).unwrap();
+    fn header_reads_from_a_prefix_despite_later_damage() {
+        let payload = rmp_serde::to_vec(&vec![0.5_f64; 1000]).unwrap();
+        let mut bytes = encode(&header(), &payload).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         assert!(decode(&bytes).is_err());
-        assert_eq!(decode_header_lenient(&bytes).unwrap(), header());
+        assert_eq!(decode_header(&bytes).unwrap(), header());
+        assert_eq!(decode_header(&bytes[..100]).unwrap(), header());
+        assert!(
+            decode_header(&bytes[..20])
+                .unwrap_err()
+                .contains("past the 20 bytes")
+        );
+        assert!(decode_header(b"FFUSEREC").is_err());
     }
 
     #[test]

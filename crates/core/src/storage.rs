@@ -116,8 +116,9 @@ impl Storage {
         );
         let whole = self.pool.for_type(TypeId::of::<T>()).is_some();
         let (encoded, context) = context.run(|| encode_payload(value, whole));
-        let Mode::Save(written) = context.mode else {
-            unreachable!("a save context stays in save mode")
+        let written = match context.mode {
+            Mode::Save(written) => written,
+            Mode::Read(_) => Vec::new(), // never: the context was made in save mode
         };
         let payload = match encoded {
             Ok(payload) => payload,
@@ -340,26 +341,38 @@ impl Storage {
         }
     }
 
-    /// The persistent ids of the stored record, read leniently; empty when
-    /// there is none or it cannot be read at all.
+    /// The persistent ids of the stored record, read from its header alone
+    /// (no checksum: a damaged record's big data is still found); empty
+    /// when there is none or it cannot be read at all.
     fn stored_ids(&self, workflow: &str, task: &str) -> Vec<PersistentId> {
+        // Enough for the header of almost any record; larger ones are read whole.
+        const HEADER_PROBE: usize = 64 * 1024;
         if self.pool.is_empty() {
             // Nothing could remove them anyway.
             return Vec::new();
         }
-        match self.backend.get(workflow, task) {
-            Ok(Some(bytes)) => record::decode_header_lenient(&bytes).map_or_else(
-                |reason| {
-                    log::warn!(
-                        "record of task `{task}` in workflow `{workflow}` is unreadable ({reason}); \
-                         its big data, if any, is left for garbage collection"
-                    );
-                    Vec::new()
-                },
-                |header| header.persistent_ids,
-            ),
-            Ok(None) | Err(_) => Vec::new(),
-        }
+        let Ok(Some(prefix)) = self.backend.get_prefix(workflow, task, HEADER_PROBE) else {
+            return Vec::new();
+        };
+        let header = record::decode_header(&prefix).or_else(|reason| {
+            if prefix.len() < HEADER_PROBE {
+                return Err(reason);
+            }
+            match self.backend.get(workflow, task) {
+                Ok(Some(bytes)) => record::decode_header(&bytes),
+                _ => Err(reason),
+            }
+        });
+        header.map_or_else(
+            |reason| {
+                log::warn!(
+                    "record of task `{task}` in workflow `{workflow}` is unreadable ({reason}); \
+                     its big data, if any, is left for garbage collection"
+                );
+                Vec::new()
+            },
+            |header| header.persistent_ids,
+        )
     }
 
     /// Best-effort removal of big data by id (name lookup, no Rust type).

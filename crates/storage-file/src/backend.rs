@@ -1,7 +1,7 @@
 //! [`FileBackend`]: records as files under a root folder.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -139,6 +139,28 @@ impl StorageBackend for FileBackend {
                 Err(error).with_context(|| format!("cannot read record {}", path.display()))
             }
         }
+    }
+
+    fn get_prefix(
+        &self,
+        workflow: &str,
+        task: &str,
+        len: usize,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.record_path(workflow, task)?;
+        let file = match fs::File::open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot open record {}", path.display()));
+            }
+        };
+        let mut prefix = Vec::with_capacity(len.min(64 * 1024));
+        file.take(len as u64)
+            .read_to_end(&mut prefix)
+            .with_context(|| format!("cannot read record {}", path.display()))?;
+        Ok(Some(prefix))
     }
 
     fn exists(&self, workflow: &str, task: &str) -> anyhow::Result<bool> {

@@ -128,6 +128,26 @@ pub fn missing_results_are_not_found(storage: Storage) {
     assert!(storage.file_exists(WF, "present").expect("exists"));
 }
 
+/// `get_prefix` returns the start of a record, the whole of a short one,
+/// and `None` for a missing one.
+pub fn get_prefix_reads_the_start_of_records(storage: Storage) {
+    let backend = storage.backend();
+    backend.put(WF, "raw", &[7_u8; 1000]).expect("put");
+    let prefix = backend.get_prefix(WF, "raw", 10).expect("prefix");
+    assert_eq!(prefix.as_deref(), Some(&[7_u8; 10][..]));
+    let whole = backend.get_prefix(WF, "raw", 5000).expect("prefix");
+    assert_eq!(whole.map(|bytes| bytes.len()), Some(1000));
+    assert_eq!(backend.get_prefix(WF, "absent", 10).expect("prefix"), None);
+    // A big plain record is overwritten and removed through its header alone.
+    round_trip(&storage, "big", &vec![1.5_f64; 100_000]);
+    storage
+        .save(WF, "big", &Persistent(InventoryBlob(vec![1; 10])))
+        .expect("overwrite");
+    assert_eq!(big_data(backend, WF).len(), 1);
+    round_trip(&storage, "big", &vec![2.5_f64; 100_000]);
+    assert!(big_data(backend, WF).is_empty());
+}
+
 /// `list_tasks` takes `*`, `?`, `[seq]` and `[!seq]`, returns sorted record
 /// names only, and takes the workflow name literally.
 pub fn lists_with_glob_patterns(storage: Storage) {

@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@tests $setup;
             round_trips_many_value_shapes,
             missing_results_are_not_found,
+            get_prefix_reads_the_start_of_records,
             lists_with_glob_patterns,
             removes_tasks_and_workflows,
             overwrite_replaces_and_removes_old_big_data,
