@@ -1,8 +1,9 @@
 //! Running commands and cargo, with clear failures.
 
 use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
@@ -52,6 +53,60 @@ pub(crate) fn cargo_with_env(args: &[&str], env: &[(&str, &OsStr)]) -> Result<()
     let mut command = cargo_command(args);
     command.envs(env.iter().copied());
     run(&mut command)
+}
+
+/// Test counts summed over cargo test's `test result:` lines.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TestCounts {
+    pub(crate) passed: u64,
+    pub(crate) failed: u64,
+}
+
+impl TestCounts {
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let number = number.parse::<u64>().unwrap_or(0);
+            match label {
+                "passed" => self.passed += number,
+                "failed" => self.failed += number,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `cargo test` with `args` and `env`, echoing its output and
+/// counting the tests it reports.
+pub(crate) fn cargo_test(
+    args: &[&str],
+    env: &[(&str, &OsStr)],
+    counts: &mut TestCounts,
+) -> Result<()> {
+    let mut command = cargo_command(args);
+    command.envs(env.iter().copied()).stdout(Stdio::piped());
+    let shown = format!("{command:?}");
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            counts.add_line(&line);
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
 }
 
 /// Runs one named step of a pipeline and reports its time.

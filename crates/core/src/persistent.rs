@@ -4,7 +4,7 @@
 //! Inside [`Storage::save`](crate::Storage::save) a wrapped value is handed
 //! to the persistent serializer registered for `T` and the payload keeps
 //! only a reference (MessagePack extension type
-//! [`PERSISTENT_EXT_TYPE`](crate::record::PERSISTENT_EXT_TYPE)). Outside a
+//! [`PERSISTENT_EXT_TYPE`]). Outside a
 //! storage (serde_json, say) the value is encoded inline, as plain `T`.
 //!
 //! ```

@@ -40,7 +40,7 @@ pub trait FileProtocol: Send + Sync + fmt::Debug {
     /// The path of an existing object, for libraries that open files by path.
     ///
     /// # Errors
-    /// [`Error::InvalidName`] for a name that could leave the folder.
+    /// [`Error::InvalidName`](crate::Error::InvalidName) for a name that could leave the folder.
     fn path(&self, name: &str) -> Result<PathBuf>;
 
     /// Opens an object for reading.
@@ -192,7 +192,7 @@ impl NewFile {
     /// sibling so the rename stays on one file system.
     ///
     /// # Errors
-    /// [`Error::InvalidName`] when `name` is not a single safe component.
+    /// [`Error::InvalidName`](crate::Error::InvalidName) when `name` is not a single safe component.
     pub fn new(folder: &Path, name: String, durable: bool) -> Result<Self> {
         crate::names::validate_object(&name)?;
         Ok(Self {
