@@ -243,3 +243,53 @@ impl Drop for NewFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_file_commits_by_rename_and_cleans_up_when_dropped() {
+        let folder = tempfile::tempdir().unwrap();
+        let new_file = NewFile::new(folder.path(), "a.bin".into(), false).unwrap();
+        std::fs::write(new_file.temp_path(), b"data").unwrap();
+        assert!(
+            !folder.path().join("a.bin").exists(),
+            "visible before commit"
+        );
+        assert_eq!(new_file.commit().unwrap(), "a.bin");
+        assert_eq!(std::fs::read(folder.path().join("a.bin")).unwrap(), b"data");
+
+        let abandoned = NewFile::new(folder.path(), "b.bin".into(), true).unwrap();
+        std::fs::write(abandoned.temp_path(), b"half").unwrap();
+        let temp = abandoned.temp_path().to_path_buf();
+        drop(abandoned);
+        assert!(!temp.exists());
+        assert!(!folder.path().join("b.bin").exists());
+        let names: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn new_file_refuses_names_that_escape() {
+        let folder = tempfile::tempdir().unwrap();
+        for name in ["../x", "a/b", "", ".."] {
+            assert!(
+                NewFile::new(folder.path(), name.into(), false).is_err(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_protocol_error_names_both_sides() {
+        let message = Protocols::new()
+            .missing("ndarray", &[S3_PROTOCOL])
+            .to_string();
+        assert!(
+            message.contains("ndarray") && message.contains("s3 protocol"),
+            "{message}"
+        );
+        assert!(message.contains("offers []"), "{message}");
+    }
+}

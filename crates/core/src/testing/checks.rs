@@ -397,3 +397,26 @@ pub fn nested_persistent_fields_round_trip(storage: Storage) {
     let json = serde_json::to_string(&Persistent(vec![1, 2])).expect("json");
     assert_eq!(json, "[1,2]");
 }
+
+/// Threads sharing one storage save and read their own tasks, with
+/// persistent objects, without mixing them up.
+pub fn concurrent_saves_from_threads(storage: Storage) {
+    std::thread::scope(|scope| {
+        for thread in 0..4_u8 {
+            let storage = &storage;
+            scope.spawn(move || {
+                for i in 0..25_u8 {
+                    let task = format!("t{thread}-{i}");
+                    let value = (task.clone(), Persistent(InventoryBlob(vec![thread, i])));
+                    storage.save(WF, &task, &value).expect("save");
+                    let back: (String, Persistent<InventoryBlob>) =
+                        storage.read_task(WF, &task).expect("read");
+                    assert_eq!(back.0, task);
+                    assert_eq!(back.1.0, InventoryBlob(vec![thread, i]));
+                }
+            });
+        }
+    });
+    assert_eq!(storage.list_tasks(WF, "t*").expect("list").len(), 100);
+    assert_eq!(big_data(storage.backend(), WF).len(), 100);
+}

@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             linked_serializer_takes_whole_values,
             runtime_serializers_add_and_override,
             nested_persistent_fields_round_trip,
+            concurrent_saves_from_threads,
             failed_save_rolls_back_big_data,
             missing_serializer_is_a_clear_error,
             corrupt_and_truncated_records_are_reported,
