@@ -1,31 +1,37 @@
 //! The per-thread context that [`Storage`](crate::Storage) installs while it
 //! encodes or decodes a payload, so that [`Persistent`](crate::Persistent)
 //! fields deep inside a user's type can reach the serializers and protocols.
+//!
+//! No borrow of the context is held while a serializer or the backend runs:
+//! either may use serde, or even another storage, on the same thread.
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::backend::StorageBackend;
-use crate::error::{Error, StoredTypeMismatch};
+use crate::error::{DamagedObject, Error, StoredTypeMismatch};
 use crate::protocols::Protocols;
 use crate::registry::SerializerPool;
 use crate::serializer::{PersistentId, PersistentSerializer};
 
+/// Persistent objects written by a save so far, with their serializer.
+pub(crate) type Written = Vec<(Arc<dyn PersistentSerializer>, PersistentId)>;
+
 /// What the context is doing.
 pub(crate) enum Mode {
-    /// Encoding: persistent ids written so far (with their serializer, for rollback).
-    Save(Vec<(Arc<dyn PersistentSerializer>, PersistentId)>),
+    /// Encoding: the objects written so far (for the header, or rollback).
+    Save(Written),
     /// Decoding: the ids from the record header.
     Read(Vec<PersistentId>),
 }
 
 /// One storage call in progress on this thread.
 pub(crate) struct Context {
-    pub(crate) pool: Arc<SerializerPool>,
-    pub(crate) backend: Arc<dyn StorageBackend>,
-    pub(crate) workflow: String,
-    pub(crate) task: String,
+    pool: Arc<SerializerPool>,
+    backend: Arc<dyn StorageBackend>,
+    workflow: String,
+    task: String,
     pub(crate) mode: Mode,
     /// Built on first use: most records hold no persistent object.
     protocols: Option<Protocols>,
@@ -59,27 +65,10 @@ impl Context {
     /// Runs `body` with this context installed and hands the context back.
     pub(crate) fn run<R>(self, body: impl FnOnce() -> R) -> (R, Context) {
         STACK.with(|stack| stack.borrow_mut().push(self));
-        // The guard pops even when `body` unwinds, so a panic in user code
-        // cannot leave a stale context behind for the next call.
-        let guard = PopGuard;
+        let guard = UnwindGuard;
         let result = body();
-        let context = guard.pop();
-        (result, context)
-    }
-
-    fn protocols(&mut self) -> Result<Protocols, Error> {
-        if let Some(protocols) = &self.protocols {
-            return Ok(protocols.clone());
-        }
-        let protocols =
-            self.backend
-                .protocols(&self.workflow)
-                .map_err(|source| Error::Backend {
-                    backend: self.backend.kind().to_owned(),
-                    source,
-                })?;
-        self.protocols = Some(protocols.clone());
-        Ok(protocols)
+        std::mem::forget(guard);
+        (result, pop_own())
     }
 
     fn remember(&mut self, error: Error) -> String {
@@ -87,34 +76,77 @@ impl Context {
         self.failure.get_or_insert(error);
         message
     }
-}
 
-struct PopGuard;
-
-impl PopGuard {
-    fn pop(self) -> Context {
-        std::mem::forget(self);
-        pop_context()
+    fn corrupt(&self, reason: String) -> Error {
+        Error::CorruptRecord {
+            workflow: self.workflow.clone(),
+            task: self.task.clone(),
+            reason,
+        }
     }
 }
 
-impl Drop for PopGuard {
+fn pop() -> Option<Context> {
+    STACK.with(|stack| stack.borrow_mut().pop())
+}
+
+/// Pops the context `run` pushed: nothing else pops it, so it is there.
+#[allow(clippy::expect_used)] // an invariant of this module, not input-dependent
+fn pop_own() -> Context {
+    pop().expect("the context pushed by Context::run")
+}
+
+/// Pops the context when the body unwinds (a panic in a user's `Serialize`
+/// or in a serializer), removing the big data a save had written.
+struct UnwindGuard;
+
+impl Drop for UnwindGuard {
     fn drop(&mut self) {
-        // Only reached while unwinding.
-        STACK.with(|stack| stack.borrow_mut().pop());
+        if let Some(context) = pop()
+            && let (Mode::Save(written), Some(protocols)) = (&context.mode, &context.protocols)
+        {
+            for (serializer, pid) in written {
+                let _ = serializer.remove(pid, protocols);
+            }
+        }
     }
-}
-
-#[allow(clippy::expect_used)] // pushed by `run` just before; not input-dependent
-fn pop_context() -> Context {
-    STACK
-        .with(|stack| stack.borrow_mut().pop())
-        .expect("context pushed by Context::run")
 }
 
 /// Runs `f` on the innermost context, if any.
 fn with_top<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
     STACK.with(|stack| stack.borrow_mut().last_mut().map(f))
+}
+
+/// The protocols of the innermost context, asking the backend once.
+fn protocols() -> Result<Protocols, Error> {
+    let (cached, backend, workflow) = with_top(|context| {
+        (
+            context.protocols.clone(),
+            Arc::clone(&context.backend),
+            context.workflow.clone(),
+        )
+    })
+    .ok_or_else(|| Error::Backend {
+        backend: "?".to_owned(),
+        source: anyhow::anyhow!("no storage call in progress on this thread"),
+    })?;
+    if let Some(protocols) = cached {
+        return Ok(protocols);
+    }
+    let protocols = backend
+        .protocols(&workflow)
+        .map_err(|source| Error::Backend {
+            backend: backend.kind().to_owned(),
+            source,
+        })?;
+    with_top(|context| context.protocols = Some(protocols.clone()));
+    Ok(protocols)
+}
+
+/// Records `error` in the innermost context; returns its text for serde.
+fn fail(error: Error) -> String {
+    let message = error.to_string();
+    with_top(|context| context.remember(error)).unwrap_or(message)
 }
 
 /// Whether a storage is decoding on this thread.
@@ -128,53 +160,46 @@ pub(crate) fn reading() -> bool {
 /// reference to write. `Some(Err(message))`: failed; the context keeps the
 /// structured error.
 pub(crate) fn pickle<T: Any>(value: &T) -> Option<Result<u32, String>> {
-    let prepared = with_top(|context| {
-        if !matches!(context.mode, Mode::Save(_)) {
-            return None;
-        }
-        let prepared = match context.pool.for_type(TypeId::of::<T>()) {
-            Some(serializer) => {
-                let serializer = Arc::clone(serializer);
-                context.protocols().map(|protocols| (serializer, protocols))
-            }
-            None => Err(no_serializer(std::any::type_name::<T>())),
-        };
-        Some(prepared.map_err(|error| context.remember(error)))
+    let serializer = with_top(|context| match context.mode {
+        Mode::Save(_) => Some(context.pool.for_type(TypeId::of::<T>()).cloned()),
+        Mode::Read(_) => None,
     })
     .flatten()?;
-    let (serializer, protocols) = match prepared {
-        Ok(prepared) => prepared,
-        Err(message) => return Some(Err(message)),
+    let Some(serializer) = serializer else {
+        return Some(Err(fail(no_serializer(std::any::type_name::<T>()))));
     };
-    // No borrow of the context is held here: the serializer may itself use
-    // serde, or even another storage.
-    let result = serializer.pickle(value, &protocols);
-    with_top(|context| match result {
-        Err(source) => Err(context.remember(Error::Serializer {
-            serializer: serializer.name().to_owned(),
-            source,
-        })),
-        Ok(pid) => match &mut context.mode {
-            Mode::Save(written) => {
-                // Each id takes memory, so 2^32 of them cannot exist.
-                let index = written.len() as u32;
-                written.push((serializer, pid));
-                Ok(index)
-            }
-            Mode::Read(_) => Err("storage context changed during a save".to_owned()),
-        },
+    let protocols = match protocols() {
+        Ok(protocols) => protocols,
+        Err(error) => return Some(Err(fail(error))),
+    };
+    let pid = match serializer.pickle(value, &protocols) {
+        Ok(pid) => pid,
+        Err(source) => {
+            return Some(Err(fail(Error::Serializer {
+                serializer: serializer.name().to_owned(),
+                source,
+            })));
+        }
+    };
+    with_top(|context| match &mut context.mode {
+        Mode::Save(written) => {
+            // Each id takes memory, so 2^32 of them cannot exist.
+            let index = written.len() as u32;
+            written.push((serializer, pid));
+            Ok(index)
+        }
+        Mode::Read(_) => Err("storage context changed during a save".to_owned()),
     })
 }
 
 /// Reads persistent object `index` of the record being decoded as `T`.
 pub(crate) fn unpickle<T: Any>(index: u32) -> Result<T, String> {
-    let prepared = with_top(|context| {
-        let prepared = prepare_unpickle::<T>(context, index);
-        prepared.map_err(|error| context.remember(error))
+    let (serializer, pid, workflow, task) = with_top(|context| {
+        prepare_unpickle::<T>(context, index).map_err(|error| context.remember(error))
     })
     .unwrap_or_else(|| Err("no storage is reading on this thread".to_owned()))?;
-    let (serializer, pid, protocols, workflow, task) = prepared;
-    let result = serializer.unpickle(&pid, &protocols).and_then(|object| {
+    let protocols = protocols().map_err(fail)?;
+    let object = serializer.unpickle(&pid, &protocols).and_then(|object| {
         object.downcast::<T>().map(|boxed| *boxed).map_err(|_| {
             anyhow::anyhow!(
                 "returned another type than `{}` (a bug in the serializer)",
@@ -182,14 +207,24 @@ pub(crate) fn unpickle<T: Any>(index: u32) -> Result<T, String> {
             )
         })
     });
-    result.map_err(|source| {
-        let error = match source.downcast::<StoredTypeMismatch>() {
-            Ok(mismatch) => Error::TypeMismatch {
+    object.map_err(|source| {
+        let source = match source.downcast::<StoredTypeMismatch>() {
+            Ok(mismatch) => {
+                return fail(Error::TypeMismatch {
+                    workflow,
+                    task,
+                    stored: mismatch.stored,
+                    requested: mismatch.requested,
+                    reason: mismatch.reason,
+                });
+            }
+            Err(source) => source,
+        };
+        let error = match source.downcast::<DamagedObject>() {
+            Ok(damaged) => Error::CorruptRecord {
                 workflow,
                 task,
-                stored: mismatch.stored,
-                requested: mismatch.requested,
-                reason: mismatch.reason,
+                reason: format!("{damaged} (serializer `{}`)", serializer.name()),
             },
             Err(source) => Error::Serializer {
                 serializer: serializer.name().to_owned(),
@@ -199,27 +234,20 @@ pub(crate) fn unpickle<T: Any>(index: u32) -> Result<T, String> {
                 )),
             },
         };
-        with_top(|context| context.remember(error)).unwrap_or_default()
+        fail(error)
     })
 }
 
-type Prepared = (
-    Arc<dyn PersistentSerializer>,
-    PersistentId,
-    Protocols,
-    String,
-    String,
-);
+type Prepared = (Arc<dyn PersistentSerializer>, PersistentId, String, String);
 
-fn prepare_unpickle<T: Any>(context: &mut Context, index: u32) -> Result<Prepared, Error> {
+fn prepare_unpickle<T: Any>(context: &Context, index: u32) -> Result<Prepared, Error> {
     let Mode::Read(pids) = &context.mode else {
-        return Err(corrupt(context, "persistent reference outside a read"));
+        return Err(context.corrupt("persistent reference outside a read".to_owned()));
     };
     let Some(pid) = pids.get(index as usize).cloned() else {
-        return Err(corrupt(
-            context,
-            &format!("reference to persistent object {index}, which the header does not list"),
-        ));
+        return Err(context.corrupt(format!(
+            "reference to persistent object {index}, which the header does not list"
+        )));
     };
     let requested = std::any::type_name::<T>();
     let Some(serializer) = context.pool.for_type(TypeId::of::<T>()).cloned() else {
@@ -237,22 +265,12 @@ fn prepare_unpickle<T: Any>(context: &mut Context, index: u32) -> Result<Prepare
             ),
         });
     }
-    let protocols = context.protocols()?;
     Ok((
         serializer,
         pid,
-        protocols,
         context.workflow.clone(),
         context.task.clone(),
     ))
-}
-
-fn corrupt(context: &Context, reason: &str) -> Error {
-    Error::CorruptRecord {
-        workflow: context.workflow.clone(),
-        task: context.task.clone(),
-        reason: reason.to_owned(),
-    }
 }
 
 pub(crate) fn no_serializer(type_name: &str) -> Error {

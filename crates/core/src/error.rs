@@ -163,3 +163,18 @@ pub struct StoredTypeMismatch {
     /// Why they do not match.
     pub reason: String,
 }
+
+/// The error a persistent serializer returns (inside its `anyhow::Error`)
+/// when the object a persistent id names is missing or damaged.
+///
+/// [`Storage`](crate::Storage) turns it into [`Error::CorruptRecord`]: the
+/// result is lost as surely as with a damaged record, and
+/// [`Storage::cached`](crate::Storage::cached) recomputes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("big-data object {location} is {reason}")]
+pub struct DamagedObject {
+    /// Where the object should be (a path or a key).
+    pub location: String,
+    /// What is wrong: `"missing"`, `"damaged: ..."`.
+    pub reason: String,
+}

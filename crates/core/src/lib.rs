@@ -30,7 +30,7 @@ pub mod testing;
 
 pub use backend::StorageBackend;
 pub use config::{StorageConfig, storage_factory};
-pub use error::{Error, Result, StoredTypeMismatch};
+pub use error::{DamagedObject, Error, Result, StoredTypeMismatch};
 pub use persistent::Persistent;
 pub use protocols::{
     FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL, S3Protocol,

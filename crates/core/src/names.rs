@@ -77,6 +77,15 @@ fn check(name: &str) -> Result<(), &'static str> {
     if name.chars().any(char::is_control) {
         return Err("names must not contain NUL or other control characters");
     }
+    // Whatever else the platform reads into a path (a drive prefix such as
+    // `C:` on Windows) must not turn the name into more than a file name.
+    let mut components = std::path::Path::new(name).components();
+    if !matches!(
+        (components.next(), components.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) {
+        return Err("names must be a single plain file name");
+    }
     Ok(())
 }
 

@@ -218,8 +218,8 @@ impl NewFile {
     /// storage is durable) and returns the object's name.
     ///
     /// # Errors
-    /// When the file is missing or the rename fails; the temporary file is
-    /// removed either way.
+    /// When the file is missing, the rename fails or (durable) the folder
+    /// cannot be synced; no file is left under either name then.
     pub fn commit(mut self) -> io::Result<String> {
         if self.durable {
             File::open(&self.temp_path)?.sync_all()?;
@@ -228,8 +228,12 @@ impl NewFile {
         self.committed = true;
         if self.durable
             && let Some(folder) = self.final_path.parent()
+            && let Err(error) = File::open(folder).and_then(|folder| folder.sync_all())
         {
-            File::open(folder)?.sync_all()?;
+            // Not durable after all: nothing refers to the file yet, so
+            // removing it leaves no orphan behind.
+            let _ = std::fs::remove_file(&self.final_path);
+            return Err(error);
         }
         Ok(std::mem::take(&mut self.name))
     }

@@ -3,6 +3,7 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use crate::backend::StorageBackend;
@@ -115,9 +116,22 @@ pub(crate) fn find_backend(kind: &str) -> Option<&'static StorageBackendRegistra
 
 /// The serializers one storage uses: the linked ones, overridden by those
 /// registered at run time.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct SerializerPool {
     by_type: HashMap<TypeId, Arc<dyn PersistentSerializer>>,
+}
+
+impl fmt::Debug for SerializerPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Dozens of array types share one serializer name: show the names.
+        let mut names: Vec<&str> = self.by_type.values().map(|s| s.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        f.debug_struct("SerializerPool")
+            .field("types", &self.by_type.len())
+            .field("names", &names)
+            .finish()
+    }
 }
 
 impl SerializerPool {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::StorageBackend;
-use crate::context::{Context, Mode};
+use crate::context::{Context, Mode, Written};
 use crate::error::{Error, Result};
 use crate::names::{validate_task, validate_workflow};
 use crate::record::{self, RecordHeader};
@@ -102,7 +102,9 @@ impl Storage {
     /// [`Error::InvalidName`]; [`Error::Encode`], [`Error::NoSerializer`] or
     /// [`Error::Serializer`] when the value cannot be encoded; [`Error::Backend`]
     /// when it cannot be written. On error the earlier record is intact and
-    /// big data written by this call is removed.
+    /// big data written by this call is removed — unless the backend failed
+    /// after the new record was in place (a final `fsync`, a lost reply):
+    /// then the new record stands, complete with its big data.
     pub fn save<T: Serialize + Any>(&self, workflow: &str, task: &str, value: &T) -> Result<()> {
         validate_workflow(workflow)?;
         validate_task(task)?;
@@ -148,7 +150,12 @@ impl Storage {
                     .map_err(|e| self.backend_error(e))
             });
         if let Err(error) = stored {
-            self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
+            if self.record_holds(workflow, task, &written) {
+                // The new record is in place after all: finish the overwrite.
+                self.remove_ids(workflow, &replaced);
+            } else {
+                self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
+            }
             return Err(error);
         }
         self.remove_ids(workflow, &replaced);
@@ -159,9 +166,11 @@ impl Storage {
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::CorruptRecord`] when the record fails its
-    /// checks; [`Error::TypeMismatch`] when it holds something that does not
-    /// decode as `T`; [`Error::NoSerializer`] or [`Error::Serializer`] for
-    /// persistent objects; [`Error::Backend`].
+    /// checks or big data it refers to is missing or damaged;
+    /// [`Error::TypeMismatch`] when it holds something that does not decode
+    /// as `T`; [`Error::NoSerializer`] when it holds a `T` stored by a
+    /// serializer this storage lacks; [`Error::Serializer`] when a
+    /// serializer fails otherwise; [`Error::Backend`].
     pub fn read_task<T: DeserializeOwned + Any>(&self, workflow: &str, task: &str) -> Result<T> {
         validate_workflow(workflow)?;
         validate_task(task)?;
@@ -194,9 +203,9 @@ impl Storage {
             if let Some(failure) = context.failure {
                 return failure;
             }
-            if reference && !whole {
-                // A whole value stored out of band, asked for as a type
-                // that no serializer handles.
+            if reference && !whole && header.type_name == requested {
+                // A whole value stored out of band, asked for as its own
+                // type, which no serializer handles in this program.
                 let stored_by = header
                     .persistent_ids
                     .first()
@@ -341,6 +350,18 @@ impl Storage {
         }
     }
 
+    /// Whether the stored record refers to the objects of `written`: a put
+    /// that failed may still have put the record in place, and its big data
+    /// must then stay.
+    fn record_holds(&self, workflow: &str, task: &str, written: &Written) -> bool {
+        let Some((_, first)) = written.first() else {
+            return false;
+        };
+        self.stored_ids(workflow, task)
+            .iter()
+            .any(|pid| pid.location == first.location)
+    }
+
     /// The persistent ids of the stored record, read from its header alone
     /// (no checksum: a damaged record's big data is still found); empty
     /// when there is none or it cannot be read at all.
@@ -351,8 +372,16 @@ impl Storage {
             // Nothing could remove them anyway.
             return Vec::new();
         }
-        let Ok(Some(prefix)) = self.backend.get_prefix(workflow, task, HEADER_PROBE) else {
-            return Vec::new();
+        let prefix = match self.backend.get_prefix(workflow, task, HEADER_PROBE) {
+            Ok(Some(prefix)) => prefix,
+            Ok(None) => return Vec::new(),
+            Err(error) => {
+                log::warn!(
+                    "cannot read the record of task `{task}` in workflow `{workflow}` ({error:#}); \
+                     the big data it names, if any, stays"
+                );
+                return Vec::new();
+            }
         };
         let header = record::decode_header(&prefix).or_else(|reason| {
             if prefix.len() < HEADER_PROBE {
@@ -367,7 +396,7 @@ impl Storage {
             |reason| {
                 log::warn!(
                     "record of task `{task}` in workflow `{workflow}` is unreadable ({reason}); \
-                     its big data, if any, is left for garbage collection"
+                     the big data it names, if any, stays"
                 );
                 Vec::new()
             },

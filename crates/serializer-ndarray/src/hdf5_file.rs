@@ -59,8 +59,12 @@ pub(crate) fn write<A: Element>(
 }
 
 /// Reads the array of an HDF5 file written by [`write`], checking that it
-/// holds elements of exactly type `A`.
-pub(crate) fn read<A: Element>(path: &Path) -> anyhow::Result<ArrayD<A>> {
+/// holds elements of exactly type `A` and, when the record says, the shape
+/// it was written with (a damaged file cannot make us allocate wildly).
+pub(crate) fn read<A: Element>(
+    path: &Path,
+    expected_shape: Option<&[usize]>,
+) -> anyhow::Result<ArrayD<A>> {
     let file = hdf5::File::open(path)?;
     let dataset = file
         .dataset(DATASET)
@@ -74,7 +78,16 @@ pub(crate) fn read<A: Element>(path: &Path) -> anyhow::Result<ArrayD<A>> {
         ));
     }
     let shape = dataset.shape();
-    let len: usize = shape.iter().product();
+    if let Some(expected) = expected_shape {
+        ensure!(
+            shape == expected,
+            "the file holds shape {shape:?}, the record says {expected:?}"
+        );
+    }
+    let len = shape
+        .iter()
+        .try_fold(1_usize, |len, &extent| len.checked_mul(extent))
+        .with_context(|| format!("shape {shape:?} overflows"))?;
     let values = if dataset.is_scalar() {
         vec![dataset.read_scalar::<A>()?]
     } else if len == 0 {

@@ -10,7 +10,7 @@ pub enum Compression {
     /// Stored as is: the fastest to write and read (the default).
     #[default]
     None,
-    /// zlib's deflate (`gzip` in h5py) at `level` 1–9, after the byte
+    /// zlib's deflate (`gzip` in h5py) at `level` 0–9 (0 stores), after the byte
     /// shuffle filter; readable by every HDF5 tool.
     Deflate {
         /// 1 (fast) to 9 (small).

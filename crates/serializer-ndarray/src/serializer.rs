@@ -5,7 +5,8 @@ use std::marker::PhantomData;
 
 use anyhow::{Context as _, bail};
 use functionfuse_core::{
-    FILE_PROTOCOL, PersistentId, PersistentSerializer, Protocols, SerializerClass,
+    DamagedObject, FILE_PROTOCOL, PersistentId, PersistentSerializer, Protocols, SerializerClass,
+    StoredTypeMismatch,
 };
 use ndarray::{Array, Dimension};
 
@@ -94,12 +95,21 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         let Some(file) = protocols.file() else {
             return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
         };
-        let path = file.path(&pid.location)?;
+        let damaged = |location: String, reason: String| DamagedObject { location, reason };
+        let path = file
+            .path(&pid.location)
+            .map_err(|e| damaged(pid.location.clone(), format!("not a file name ({e})")))?;
         if !path.is_file() {
-            bail!("HDF5 file {} is missing", path.display());
+            return Err(damaged(path.display().to_string(), "missing".to_owned()).into());
         }
-        let array = hdf5_file::read::<A>(&path)
-            .with_context(|| format!("cannot read HDF5 file {}", path.display()))?;
+        let array =
+            hdf5_file::read::<A>(&path, recorded_shape(pid).as_deref()).map_err(|error| {
+                if error.is::<StoredTypeMismatch>() {
+                    error
+                } else {
+                    damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
+                }
+            })?;
         let ndim = array.ndim();
         let array = array.into_dimensionality::<D>().map_err(|_| {
             mismatch::<Array<A, D>>(
@@ -116,6 +126,16 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         };
         file.remove(&pid.location)
     }
+}
+
+/// The shape the persistent id records, if it records one.
+fn recorded_shape(pid: &PersistentId) -> Option<Vec<usize>> {
+    pid.metadata
+        .get("shape")?
+        .as_array()?
+        .iter()
+        .map(|extent| extent.as_u64().and_then(|e| usize::try_from(e).ok()))
+        .collect()
 }
 
 /// Compares the dtype and rank recorded in the id with the requested type,

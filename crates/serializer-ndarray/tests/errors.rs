@@ -81,10 +81,14 @@ fn a_missing_file_names_the_task_and_the_file() {
     std::fs::remove_file(&file).unwrap();
     let error = storage.read_task::<Array2<f64>>(WF, "m").unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, Error::Serializer { .. }), "{message}");
+    assert!(matches!(error, Error::CorruptRecord { .. }), "{message}");
     assert!(message.contains("task `m`"), "{message}");
     assert!(message.contains(&file.display().to_string()), "{message}");
     assert!(message.contains("missing"), "{message}");
+    // A pipeline recomputes it.
+    let cached = storage.cached(WF, "m", matrix).unwrap();
+    assert_eq!(cached.origin, functionfuse_core::Origin::Computed);
+    assert_eq!(storage.read_task::<Array2<f64>>(WF, "m").unwrap(), matrix());
 }
 
 #[test]
@@ -103,7 +107,7 @@ fn a_damaged_file_names_the_task_and_the_file() {
         std::fs::write(&file, damaged).unwrap();
         let error = storage.read_task::<Array1<f64>>(WF, "m").unwrap_err();
         let message = error.to_string();
-        assert!(matches!(error, Error::Serializer { .. }), "{message}");
+        assert!(matches!(error, Error::CorruptRecord { .. }), "{message}");
         assert!(message.contains("task `m`"), "{message}");
         assert!(message.contains(&file.display().to_string()), "{message}");
     }
@@ -145,4 +149,19 @@ fn overwriting_an_array_removes_the_old_file() {
         storage.read_task::<Array2<f64>>(WF, "m").unwrap(),
         matrix() * 2.0
     );
+}
+
+#[test]
+fn a_file_whose_shape_disagrees_with_the_record_is_corrupt() {
+    let (storage, _dir) = storage();
+    storage.save(WF, "m", &matrix()).expect("save");
+    let bytes = storage.backend().get(WF, "m").unwrap().unwrap();
+    let record = functionfuse_core::record::decode(&bytes).unwrap();
+    let mut header = record.header.clone();
+    header.persistent_ids[0].metadata["shape"] = serde_json::json!([4, 3]);
+    let forged = functionfuse_core::record::encode(&header, record.payload).unwrap();
+    storage.backend().put(WF, "m", &forged).unwrap();
+    let error = storage.read_task::<Array2<f64>>(WF, "m").unwrap_err();
+    assert!(matches!(error, Error::CorruptRecord { .. }), "{error}");
+    assert!(error.to_string().contains("[3, 4]"), "{error}");
 }

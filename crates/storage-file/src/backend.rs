@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::KIND;
 use crate::bigdata::FileBigData;
-use crate::write::write_atomic;
+use crate::write::{create_folder, write_atomic};
 
 /// Options of the `"file"` kind.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -120,7 +120,8 @@ impl StorageBackend for FileBackend {
 
     fn new_workflow(&self, workflow: &str) -> anyhow::Result<()> {
         let dir = self.workflow_dir(workflow)?;
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))
+        create_folder(&dir, self.durable)
+            .with_context(|| format!("cannot create {}", dir.display()))
     }
 
     fn put(&self, workflow: &str, task: &str, record: &[u8]) -> anyhow::Result<()> {
@@ -175,7 +176,8 @@ impl StorageBackend for FileBackend {
     fn list(&self, workflow: &str) -> anyhow::Result<Vec<String>> {
         let dir = self.workflow_dir(workflow)?;
         let mut names = list_files(&dir)?;
-        names.retain(|name| name != BIGDATA_DIR);
+        // Files other tools put there, under names we would refuse, are not tasks.
+        names.retain(|name| validate_task(name).is_ok());
         Ok(names)
     }
 

@@ -9,6 +9,8 @@ use anyhow::Context as _;
 use functionfuse_core::names::validate_object;
 use functionfuse_core::{FileProtocol, NewFile, Result};
 
+use crate::write::create_folder;
+
 /// The big-data folder of one workflow.
 #[derive(Debug, Clone)]
 pub struct FileBigData {
@@ -29,8 +31,11 @@ impl FileProtocol for FileBigData {
     }
 
     fn create(&self, extension: &str) -> anyhow::Result<NewFile> {
-        fs::create_dir_all(&self.folder)
-            .with_context(|| format!("cannot create big-data folder {}", self.folder.display()))?;
+        if !self.folder.is_dir() {
+            create_folder(&self.folder, self.durable).with_context(|| {
+                format!("cannot create big-data folder {}", self.folder.display())
+            })?;
+        }
         let name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
         Ok(NewFile::new(&self.folder, name, self.durable)?)
     }

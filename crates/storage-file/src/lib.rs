@@ -13,8 +13,10 @@
 //! | `path`    | string | —       | the storage folder (created when needed) |
 //! | `durable` | bool   | `false` | `fsync` each record and its folder before a save returns |
 //!
-//! Without `durable`, a power cut can lose the latest records (they are
-//! recomputed), but never leaves a torn one: the rename is atomic.
+//! Without `durable`, a power cut can lose the latest records or leave their
+//! big data empty; such results read as not found or corrupt, and
+//! `Storage::cached` recomputes them. A reader never sees a torn record:
+//! the rename is atomic.
 //!
 //! ```
 //! use functionfuse_core::Storage;

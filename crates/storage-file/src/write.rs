@@ -30,7 +30,7 @@ pub(crate) fn write_atomic(
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             // First record of the workflow: trying first keeps the common
             // case at one system call.
-            fs::create_dir_all(folder)?;
+            create_folder(folder, durable)?;
             File::create(&temp)?
         }
         Err(error) => return Err(error),
@@ -48,6 +48,22 @@ pub(crate) fn write_atomic(
     }
     if durable {
         File::open(folder)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Creates `folder` and its missing parents; with `durable`, syncs the new
+/// folders' entries so they survive a power cut (the storage root and the
+/// workflow folder are at most two levels up).
+pub(crate) fn create_folder(folder: &Path, durable: bool) -> io::Result<()> {
+    fs::create_dir_all(folder)?;
+    if durable {
+        for dir in folder.ancestors().take(3) {
+            if dir.as_os_str().is_empty() {
+                break;
+            }
+            File::open(dir)?.sync_all()?;
+        }
     }
     Ok(())
 }

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub use super::failures::{
     cached_reads_computes_and_recomputes_corrupt, corrupt_and_truncated_records_are_reported,
-    failed_save_rolls_back_big_data, invalid_names_are_rejected_without_writing,
+    failed_puts_keep_records_and_big_data_consistent, failed_save_rolls_back_big_data,
+    hostile_locations_are_refused, invalid_names_are_rejected_without_writing,
     missing_serializer_is_a_clear_error, removing_a_corrupt_record_still_removes_big_data,
     type_mismatch_names_the_stored_type,
 };
@@ -145,6 +146,16 @@ pub fn get_prefix_reads_the_start_of_records(storage: Storage) {
         .expect("overwrite");
     assert_eq!(big_data(backend, WF).len(), 1);
     round_trip(&storage, "big", &vec![2.5_f64; 100_000]);
+    assert!(big_data(backend, WF).is_empty());
+    // A header too large for the first read is read whole.
+    let many: Vec<_> = (0..600_u16)
+        .map(|i| Persistent(InventoryBlob(i.to_le_bytes().to_vec())))
+        .collect();
+    storage.save(WF, "many", &many).expect("save");
+    assert_eq!(big_data(backend, WF).len(), 600);
+    let record = backend.get(WF, "many").expect("get").expect("record");
+    assert!(record.len() > 64 * 1024, "header of {} bytes", record.len());
+    assert!(storage.remove_task(WF, "many").expect("remove"));
     assert!(big_data(backend, WF).is_empty());
 }
 
@@ -419,4 +430,34 @@ pub fn concurrent_saves_from_threads(storage: Storage) {
     });
     assert_eq!(storage.list_tasks(WF, "t*").expect("list").len(), 100);
     assert_eq!(big_data(storage.backend(), WF).len(), 100);
+}
+
+#[derive(Serialize)]
+struct Exploding {
+    first: Persistent<InventoryBlob>,
+    second: Bomb,
+}
+
+struct Bomb;
+
+impl Serialize for Bomb {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        panic!("a user's Serialize panicked (on purpose, in a conformance check)")
+    }
+}
+
+/// A panic inside a save (a user's `Serialize`) removes the big data the
+/// save had written and leaves the storage usable on that thread.
+pub fn panicking_save_leaves_no_big_data(storage: Storage) {
+    let value = Exploding {
+        first: Persistent(InventoryBlob(vec![1; 8])),
+        second: Bomb,
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        storage.save(WF, "boom", &value)
+    }));
+    assert!(outcome.is_err(), "the panic went missing");
+    assert!(big_data(storage.backend(), WF).is_empty());
+    assert!(!storage.file_exists(WF, "boom").expect("exists"));
+    round_trip(&storage, "after", &Persistent(InventoryBlob(vec![2])));
 }

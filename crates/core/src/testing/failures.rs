@@ -2,11 +2,15 @@
 //! kind and leaves stored data intact.
 
 use std::cell::Cell;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::serializers::{FailingBlob, InventoryBlob, UnregisteredBlob, big_data};
-use crate::{Error, Origin, Persistent, Storage};
+use super::faulty::{Fault, FaultyBackend};
+use super::serializers::{
+    FailingBlob, InventoryBlob, RecordingSerializer, RuntimeBlob, UnregisteredBlob, big_data,
+};
+use crate::{Error, Origin, Persistent, PersistentSerializer, Storage, record};
 
 const WF: &str = "failures";
 
@@ -19,9 +23,8 @@ struct Mixed {
 /// A save whose second persistent object fails removes the first one,
 /// reports the failing serializer and keeps the earlier record.
 pub fn failed_save_rolls_back_big_data(storage: Storage) {
-    storage
-        .save(WF, "task", &"earlier".to_owned())
-        .expect("save");
+    let earlier = Persistent(InventoryBlob(vec![7; 16]));
+    storage.save(WF, "task", &earlier).expect("save");
     let mixed = Mixed {
         good: Persistent(InventoryBlob(vec![1; 32])),
         bad: Persistent(FailingBlob(vec![2; 32])),
@@ -31,21 +34,46 @@ pub fn failed_save_rolls_back_big_data(storage: Storage) {
         matches!(error, Error::Serializer { ref serializer, .. } if serializer == "failing-blob"),
         "{error}"
     );
-    assert!(
-        big_data(storage.backend(), WF).is_empty(),
-        "big data of the failed save left behind"
+    assert_eq!(
+        big_data(storage.backend(), WF).len(),
+        1,
+        "big data of the failed save left behind, or the earlier one removed"
     );
     assert_eq!(
         storage
-            .read_task::<String>(WF, "task")
+            .read_task::<Persistent<InventoryBlob>>(WF, "task")
             .expect("earlier record"),
-        "earlier"
+        earlier
     );
     let error = storage
         .save(WF, "fresh", &FailingBlob(vec![0]))
         .expect_err("must fail");
     assert!(matches!(error, Error::Serializer { .. }), "{error}");
     assert!(!storage.file_exists(WF, "fresh").expect("exists"));
+}
+
+/// A backend that fails before writing keeps the old record and its big
+/// data; one that fails after the record is in place keeps the new record
+/// with its big data.
+pub fn failed_puts_keep_records_and_big_data_consistent(storage: Storage) {
+    let old = Persistent(InventoryBlob(vec![1; 8]));
+    let new = Persistent(InventoryBlob(vec![2; 8]));
+    storage.save(WF, "t", &old).expect("save");
+    for (fault, expected) in [(Fault::BeforeWrite, &old), (Fault::AfterWrite, &new)] {
+        let faulty = Storage::new(Box::new(FaultyBackend {
+            inner: storage.clone(),
+            fault,
+        }));
+        let error = faulty.save(WF, "t", &new).expect_err("injected failure");
+        assert!(matches!(error, Error::Backend { .. }), "{fault:?}: {error}");
+        let back: Persistent<InventoryBlob> = storage.read_task(WF, "t").expect("readable");
+        assert_eq!(&back, expected, "{fault:?}");
+        assert_eq!(
+            big_data(storage.backend(), WF).len(),
+            1,
+            "{fault:?}: big data of the record in place missing, or stale big data left"
+        );
+    }
 }
 
 /// A `Persistent<T>` without a serializer for `T` fails with the type's name
@@ -59,7 +87,7 @@ pub fn missing_serializer_is_a_clear_error(storage: Storage) {
         "{error}"
     );
     assert!(!storage.file_exists(WF, "t").expect("exists"));
-    // A whole value stored by a serializer, read as a type without one.
+    // A whole value stored by a serializer, read as another type.
     storage
         .save(WF, "blob", &InventoryBlob(vec![1]))
         .expect("save");
@@ -67,9 +95,72 @@ pub fn missing_serializer_is_a_clear_error(storage: Storage) {
         .read_task::<UnregisteredBlob>(WF, "blob")
         .expect_err("must fail");
     assert!(
-        matches!(error, Error::NoSerializer { ref hint, .. } if hint.contains("inventory-blob")),
+        matches!(error, Error::TypeMismatch { ref stored, .. } if stored.contains("InventoryBlob")),
         "{error}"
     );
+    // A whole value read as its own type by a storage lacking its serializer.
+    let mut with_runtime = storage.clone();
+    with_runtime.register_persistent_serializers([
+        Arc::new(RecordingSerializer::<RuntimeBlob>::new(
+            "runtime-blob",
+            Arc::default(),
+        )) as Arc<dyn PersistentSerializer>,
+    ]);
+    with_runtime
+        .save(WF, "runtime", &RuntimeBlob(vec![2]))
+        .expect("save");
+    let error = storage
+        .read_task::<RuntimeBlob>(WF, "runtime")
+        .expect_err("must fail");
+    assert!(
+        matches!(error, Error::NoSerializer { ref hint, .. } if hint.contains("runtime-blob")),
+        "{error}"
+    );
+}
+
+/// Persistent ids whose location would leave the big-data namespace are
+/// refused when reading and never followed when removing.
+pub fn hostile_locations_are_refused(storage: Storage) {
+    storage
+        .save(WF, "victim", &"keep me".to_owned())
+        .expect("save");
+    storage
+        .save(WF, "template", &Persistent(InventoryBlob(vec![1; 4])))
+        .expect("save");
+    let bytes = storage
+        .backend()
+        .get(WF, "template")
+        .expect("get")
+        .expect("record");
+    let template = record::decode(&bytes).expect("valid");
+    for location in [
+        "../victim",
+        "../../x",
+        "/etc/hostname",
+        "a/../../victim",
+        "",
+        "..",
+    ] {
+        let mut header = template.header.clone();
+        location.clone_into(&mut header.persistent_ids[0].location);
+        let forged = record::encode(&header, template.payload).expect("encode");
+        storage.backend().put(WF, "forged", &forged).expect("put");
+        assert!(
+            storage
+                .read_task::<Persistent<InventoryBlob>>(WF, "forged")
+                .is_err(),
+            "{location:?} was followed"
+        );
+        assert!(storage.remove_task(WF, "forged").expect("remove"));
+        assert_eq!(
+            storage
+                .read_task::<String>(WF, "victim")
+                .expect("victim intact"),
+            "keep me",
+            "{location:?}"
+        );
+    }
+    assert_eq!(big_data(storage.backend(), WF).len(), 1);
 }
 
 /// Truncated, bit-flipped, foreign and empty records give

@@ -21,6 +21,7 @@
 
 pub mod checks;
 mod failures;
+mod faulty;
 pub mod serializers;
 
 pub use serializers::{
@@ -47,7 +48,10 @@ macro_rules! conformance_tests {
             runtime_serializers_add_and_override,
             nested_persistent_fields_round_trip,
             concurrent_saves_from_threads,
+            panicking_save_leaves_no_big_data,
             failed_save_rolls_back_big_data,
+            failed_puts_keep_records_and_big_data_consistent,
+            hostile_locations_are_refused,
             missing_serializer_is_a_clear_error,
             corrupt_and_truncated_records_are_reported,
             type_mismatch_names_the_stored_type,
