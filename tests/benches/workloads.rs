@@ -1,6 +1,7 @@
-//! Workload benchmarks (`cargo xtask bench`), each timed with criterion next
-//! to its raw limit in the same run, then summarised as one JSON object per
-//! workload on standard output.
+//! Workload benchmarks (`cargo xtask bench`), each timed next to its raw
+//! limit in the same run: by criterion (one run kind at a time, with its
+//! statistics), then in interleaved rounds (raw, ours, raw, ours, …) whose
+//! medians give the ratios. One JSON object per workload on standard output.
 //!
 //! - W1: 10,000 small records saved, then read, against plain
 //!   open/write/rename and plain reads of the same bytes.
@@ -14,16 +15,23 @@
 // A benchmark has nothing to recover: any failure aborts it.
 #![allow(clippy::expect_used, clippy::panic, clippy::cast_possible_wrap)]
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
 use serde_json::{Value, json};
 
+#[path = "workloads/runs.rs"]
+mod runs;
 #[path = "workloads/w1.rs"]
 mod w1;
 #[path = "workloads/w2.rs"]
 mod w2;
+
+/// Interleaved rounds behind each ratio.
+const ROUNDS: usize = 7;
 
 /// Where the benchmarks write: beside the build, on the same file system.
 fn data_dir(name: &str) -> PathBuf {
@@ -53,8 +61,9 @@ fn settle() {
     ));
 }
 
-/// The median time of one iteration of `group/function`, in seconds.
-fn median_s(criterion_dir: &Path, group: &str, function: &str) -> f64 {
+/// The median time of one iteration of `group/function` as criterion
+/// recorded it, in seconds.
+fn criterion_median_s(criterion_dir: &Path, group: &str, function: &str) -> f64 {
     let path = criterion_dir
         .join(group)
         .join(function)
@@ -73,85 +82,92 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * scale).round() / scale
 }
 
+/// Criterion first, then interleaved rounds; returns the interleaved
+/// medians and criterion's, by run name.
+fn measure(
+    criterion: &mut Criterion,
+    criterion_dir: &Path,
+    group_name: &str,
+    measurement_s: u64,
+    runs: &mut [runs::Run<'_>],
+) -> (BTreeMap<&'static str, f64>, BTreeMap<&'static str, f64>) {
+    let mut group = criterion.benchmark_group(group_name);
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(measurement_s));
+    runs::criterion(&mut group, runs);
+    group.finish();
+    let by_criterion = runs
+        .iter()
+        .map(|run| {
+            (
+                run.name,
+                criterion_median_s(criterion_dir, group_name, run.name),
+            )
+        })
+        .collect();
+    let interleaved = runs::interleaved(runs, ROUNDS).into_iter().collect();
+    (interleaved, by_criterion)
+}
+
 fn main() {
     let criterion_dir = target_dir().join("criterion");
     let mut criterion = Criterion::default()
         .output_directory(&criterion_dir)
         .configure_from_args();
 
-    let w1_dir = data_dir("w1");
-    let w2_dir = data_dir("w2");
+    let w1 = RefCell::new(w1::Fixture::new(&data_dir("w1")));
+    let w2 = RefCell::new(w2::Fixture::new(&data_dir("w2")));
     settle();
-    {
-        let mut group = criterion.benchmark_group("w1");
-        group
-            .sample_size(10)
-            .sampling_mode(SamplingMode::Flat)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(6));
-        w1::bench(&mut group, &w1_dir);
-        group.finish();
-    }
-    {
-        let mut group = criterion.benchmark_group("w2");
-        group
-            .sample_size(10)
-            .sampling_mode(SamplingMode::Flat)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(8));
-        w2::bench(&mut group, &w2_dir);
-        group.finish();
-    }
+    let (w1_times, w1_criterion) =
+        measure(&mut criterion, &criterion_dir, "w1", 6, &mut w1::runs(&w1));
+    let (w2_times, w2_criterion) =
+        measure(&mut criterion, &criterion_dir, "w2", 8, &mut w2::runs(&w2));
     criterion.final_summary();
 
-    let w1 = |f: &str| median_s(&criterion_dir, "w1", f);
     let records = w1::RECORDS as f64;
-    let (save, raw_write) = (records / w1("save"), records / w1("raw_write"));
-    let (read, raw_read) = (records / w1("read"), records / w1("raw_read"));
+    let rate = |name: &str| records / w1_times[name];
     println!(
         "{}",
         json!({
             "workload": "W1",
             "records": w1::RECORDS,
-            "record_bytes": w1::record_len(),
-            "save_per_s": round(save, 0),
-            "raw_write_rename_per_s": round(raw_write, 0),
-            "save_ratio": round(save / raw_write, 3),
+            "record_bytes": w1.borrow().record_len(),
+            "save_per_s": round(rate("save"), 0),
+            "raw_write_rename_per_s": round(rate("raw_write"), 0),
+            "save_ratio": round(rate("save") / rate("raw_write"), 3),
             "save_target": 0.7,
-            "read_per_s": round(read, 0),
-            "raw_read_per_s": round(raw_read, 0),
-            "read_ratio": round(read / raw_read, 3),
+            "read_per_s": round(rate("read"), 0),
+            "raw_read_per_s": round(rate("raw_read"), 0),
+            "read_ratio": round(rate("read") / rate("raw_read"), 3),
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": w1_criterion,
         })
     );
 
-    let w2 = |f: &str| median_s(&criterion_dir, "w2", f);
     let mb = w2::bytes() as f64 / 1e6;
-    let (save, raw_write, direct) = (
-        mb / w2("save"),
-        mb / w2("raw_write"),
-        mb / w2("hdf5_direct_write"),
-    );
-    let (read, raw_read, raw_exact) = (
-        mb / w2("read"),
-        mb / w2("raw_read"),
-        mb / w2("raw_read_exact"),
-    );
+    let speed = |name: &str| mb / w2_times[name];
     println!(
         "{}",
         json!({
             "workload": "W2",
             "bytes": w2::bytes(),
-            "save_mb_s": round(save, 1),
-            "raw_write_mb_s": round(raw_write, 1),
-            "hdf5_direct_write_mb_s": round(direct, 1),
-            "save_ratio": round(save / raw_write, 3),
-            "read_mb_s": round(read, 1),
-            "raw_read_mb_s": round(raw_read, 1),
-            "raw_read_exact_mb_s": round(raw_exact, 1),
-            "read_ratio": round(read / raw_read, 3),
-            "read_ratio_vs_read_exact": round(read / raw_exact, 3),
+            "save_mb_s": round(speed("save"), 1),
+            "raw_write_mb_s": round(speed("raw_write"), 1),
+            "hdf5_direct_write_mb_s": round(speed("hdf5_direct_write"), 1),
+            "save_ratio": round(speed("save") / speed("raw_write"), 3),
+            "read_mb_s": round(speed("read"), 1),
+            "raw_read_mb_s": round(speed("raw_read"), 1),
+            "raw_read_exact_mb_s": round(speed("raw_read_exact"), 1),
+            "read_ratio": round(speed("read") / speed("raw_read"), 3),
+            "read_ratio_vs_read_exact": round(speed("read") / speed("raw_read_exact"), 3),
             "target": 0.9,
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": w2_criterion,
         })
     );
+    drop((w1, w2));
     let _ = std::fs::remove_dir_all(target_dir().join("bench-data"));
 }

@@ -3,19 +3,18 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::BenchmarkGroup;
-use criterion::measurement::WallTime;
 use functionfuse::Storage;
 use functionfuse::storage_file::FileBackend;
 use serde::{Deserialize, Serialize};
 
+use crate::runs::Run;
+
 pub(crate) const RECORDS: usize = 10_000;
 
 #[derive(Serialize, Deserialize)]
-struct Small {
+pub(crate) struct Small {
     id: i64,
     value: f64,
     name: String,
@@ -31,87 +30,103 @@ fn small(i: usize) -> Small {
     }
 }
 
-fn task(i: usize) -> String {
-    format!("task-{i:05}")
+/// What the runs share: the values, their names, one record's bytes and a
+/// storage already holding every record, for the reads.
+pub(crate) struct Fixture {
+    base: PathBuf,
+    folders: usize,
+    names: Vec<String>,
+    values: Vec<Small>,
+    record: Vec<u8>,
+    read_folder: PathBuf,
+    read_storage: Storage,
 }
 
-/// The bytes of one record, as the storage writes them.
-pub(crate) fn record_len() -> usize {
-    record_bytes().len()
-}
-
-fn record_bytes() -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let storage = Storage::new(Box::new(FileBackend::new(dir.path())));
-    storage.save("wf", "t", &small(1)).expect("save");
-    fs::read(dir.path().join("wf/t")).expect("record")
-}
-
-fn fresh_folder(base: &Path, counter: &AtomicUsize) -> PathBuf {
-    base.join(format!("run-{}", counter.fetch_add(1, Ordering::Relaxed)))
-}
-
-pub(crate) fn bench(group: &mut BenchmarkGroup<'_, WallTime>, base: &Path) {
-    let runs = AtomicUsize::new(0);
-    let bytes = record_bytes();
-    let names: Vec<String> = (0..RECORDS).map(task).collect();
-    let values: Vec<Small> = (0..RECORDS).map(small).collect();
-
-    // Every iteration writes into a folder of its own: nothing is deleted
-    // while creates are timed.
-    group.bench_function("raw_write", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = fresh_folder(base, &runs);
-                fs::create_dir_all(&dir).expect("folder");
-                let start = Instant::now();
-                for name in &names {
-                    let temp = dir.join(format!(".tmp-{name}"));
-                    let mut file = File::create(&temp).expect("create");
-                    file.write_all(&bytes).expect("write");
-                    drop(file);
-                    fs::rename(&temp, dir.join(name)).expect("rename");
-                }
-                total += start.elapsed();
-            }
-            total
-        });
-    });
-    group.bench_function("save", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let storage = Storage::new(Box::new(FileBackend::new(fresh_folder(base, &runs))));
-                storage.new_workflow("wf").expect("workflow");
-                let start = Instant::now();
-                for (name, value) in names.iter().zip(&values) {
-                    storage.save("wf", name, value).expect("save");
-                }
-                total += start.elapsed();
-            }
-            total
-        });
-    });
-
-    let read_dir = fresh_folder(base, &runs);
-    let storage = Storage::new(Box::new(FileBackend::new(&read_dir)));
-    for (name, value) in names.iter().zip(&values) {
-        storage.save("wf", name, value).expect("save");
+impl Fixture {
+    pub(crate) fn new(base: &Path) -> Self {
+        let names: Vec<String> = (0..RECORDS).map(|i| format!("task-{i:05}")).collect();
+        let values: Vec<Small> = (0..RECORDS).map(small).collect();
+        let read_folder = base.join("reads");
+        let read_storage = Storage::new(Box::new(FileBackend::new(&read_folder)));
+        for (name, value) in names.iter().zip(&values) {
+            read_storage.save("wf", name, value).expect("save");
+        }
+        let record = fs::read(read_folder.join("wf").join(&names[1])).expect("record");
+        Self {
+            base: base.to_path_buf(),
+            folders: 0,
+            names,
+            values,
+            record,
+            read_folder,
+            read_storage,
+        }
     }
-    group.bench_function("raw_read", |b| {
-        let dir = read_dir.join("wf");
-        b.iter(|| {
-            for name in &names {
-                std::hint::black_box(fs::read(dir.join(name)).expect("read"));
-            }
-        });
-    });
-    group.bench_function("read", |b| {
-        b.iter(|| {
-            for name in &names {
-                std::hint::black_box(storage.read_task::<Small>("wf", name).expect("read"));
-            }
-        });
-    });
+
+    /// The size of one record, as the storage writes it.
+    pub(crate) fn record_len(&self) -> usize {
+        self.record.len()
+    }
+
+    /// A new folder for each write run: nothing is deleted while creates
+    /// are timed (ext4 creates slowly for a while after a mass delete).
+    fn fresh_folder(&mut self) -> PathBuf {
+        self.folders += 1;
+        self.base.join(format!("run-{}", self.folders))
+    }
+
+    fn raw_write(&mut self) -> Duration {
+        let dir = self.fresh_folder();
+        fs::create_dir_all(&dir).expect("folder");
+        let start = Instant::now();
+        for name in &self.names {
+            let temp = dir.join(format!(".tmp-{name}"));
+            let mut file = File::create(&temp).expect("create");
+            file.write_all(&self.record).expect("write");
+            drop(file);
+            fs::rename(&temp, dir.join(name)).expect("rename");
+        }
+        start.elapsed()
+    }
+
+    fn save(&mut self) -> Duration {
+        let storage = Storage::new(Box::new(FileBackend::new(self.fresh_folder())));
+        storage.new_workflow("wf").expect("workflow");
+        let start = Instant::now();
+        for (name, value) in self.names.iter().zip(&self.values) {
+            storage.save("wf", name, value).expect("save");
+        }
+        start.elapsed()
+    }
+
+    fn raw_read(&self) -> Duration {
+        let dir = self.read_folder.join("wf");
+        let start = Instant::now();
+        for name in &self.names {
+            std::hint::black_box(fs::read(dir.join(name)).expect("read"));
+        }
+        start.elapsed()
+    }
+
+    fn read(&self) -> Duration {
+        let start = Instant::now();
+        for name in &self.names {
+            std::hint::black_box(
+                self.read_storage
+                    .read_task::<Small>("wf", name)
+                    .expect("read"),
+            );
+        }
+        start.elapsed()
+    }
+}
+
+/// The runs of W1, raw before ours.
+pub(crate) fn runs(fixture: &std::cell::RefCell<Fixture>) -> Vec<Run<'_>> {
+    vec![
+        Run::new("raw_write", || fixture.borrow_mut().raw_write()),
+        Run::new("save", || fixture.borrow_mut().save()),
+        Run::new("raw_read", || fixture.borrow().raw_read()),
+        Run::new("read", || fixture.borrow().read()),
+    ]
 }
