@@ -79,3 +79,17 @@ fn deflate_and_chunks_are_applied_and_round_trip() {
         plain
     );
 }
+
+#[test]
+fn a_storage_without_the_file_protocol_gets_a_clear_error() {
+    use functionfuse_core::{PersistentSerializer, Protocols};
+    use functionfuse_serializer_ndarray::NdarraySerializer;
+
+    let serializer = NdarraySerializer::<f64, ndarray::Ix2>::default();
+    let array = Array2::<f64>::zeros((2, 2));
+    let error = serializer.pickle(&array, &Protocols::new()).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("`ndarray`"), "{message}");
+    assert!(message.contains("file_protocol"), "{message}");
+    assert!(message.contains("offers []"), "{message}");
+}
