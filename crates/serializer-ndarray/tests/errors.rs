@@ -6,6 +6,7 @@
 mod common;
 
 use common::{WF, h5_files, ids, storage};
+use functionfuse_core::testing::forge_header;
 use functionfuse_core::{Error, Persistent};
 use functionfuse_serializer_ndarray as _;
 use ndarray::{Array1, Array2, Array3, ArrayD};
@@ -60,12 +61,9 @@ fn the_file_itself_is_checked_when_the_id_says_nothing() {
     storage.save(WF, "m", &matrix()).expect("save");
     // Rewrite the record with an id stripped of its metadata, as another
     // writer might: the HDF5 datatype still catches the mismatch.
-    let bytes = storage.backend().get(WF, "m").unwrap().unwrap();
-    let record = functionfuse_core::record::decode(&bytes).unwrap();
-    let mut header = record.header.clone();
-    header.persistent_ids[0].metadata.clear();
-    let stripped = functionfuse_core::record::encode(&header, record.payload).unwrap();
-    storage.backend().put(WF, "m", &stripped).unwrap();
+    forge_header(storage.backend(), WF, "m", "m", |header| {
+        header.persistent_ids[0].metadata.clear();
+    });
     let error = storage.read_task::<Array2<i64>>(WF, "m").unwrap_err();
     assert!(matches!(error, Error::TypeMismatch { .. }), "{error}");
     let error = storage.read_task::<Array1<f64>>(WF, "m").unwrap_err();
@@ -155,12 +153,9 @@ fn overwriting_an_array_removes_the_old_file() {
 fn a_file_whose_shape_disagrees_with_the_record_is_corrupt() {
     let (storage, _dir) = storage();
     storage.save(WF, "m", &matrix()).expect("save");
-    let bytes = storage.backend().get(WF, "m").unwrap().unwrap();
-    let record = functionfuse_core::record::decode(&bytes).unwrap();
-    let mut header = record.header.clone();
-    header.persistent_ids[0].metadata["shape"] = serde_json::json!([4, 3]);
-    let forged = functionfuse_core::record::encode(&header, record.payload).unwrap();
-    storage.backend().put(WF, "m", &forged).unwrap();
+    forge_header(storage.backend(), WF, "m", "m", |header| {
+        header.persistent_ids[0].metadata["shape"] = serde_json::json!([4, 3]);
+    });
     let error = storage.read_task::<Array2<f64>>(WF, "m").unwrap_err();
     assert!(matches!(error, Error::CorruptRecord { .. }), "{error}");
     assert!(error.to_string().contains("[3, 4]"), "{error}");

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::faulty::{Fault, FaultyBackend};
+use super::forge_header;
 use super::serializers::{
     FailingBlob, InventoryBlob, RecordingSerializer, RuntimeBlob, UnregisteredBlob, big_data,
 };
-use crate::{Error, Origin, Persistent, PersistentSerializer, Storage, record};
+use crate::{Error, Origin, Persistent, PersistentSerializer, Storage};
 
 const WF: &str = "failures";
 
@@ -127,12 +128,6 @@ pub fn hostile_locations_are_refused(storage: Storage) {
     storage
         .save(WF, "template", &Persistent(InventoryBlob(vec![1; 4])))
         .expect("save");
-    let bytes = storage
-        .backend()
-        .get(WF, "template")
-        .expect("get")
-        .expect("record");
-    let template = record::decode(&bytes).expect("valid");
     for location in [
         "../victim",
         "../../x",
@@ -141,10 +136,9 @@ pub fn hostile_locations_are_refused(storage: Storage) {
         "",
         "..",
     ] {
-        let mut header = template.header.clone();
-        location.clone_into(&mut header.persistent_ids[0].location);
-        let forged = record::encode(&header, template.payload).expect("encode");
-        storage.backend().put(WF, "forged", &forged).expect("put");
+        forge_header(storage.backend(), WF, "template", "forged", |header| {
+            location.clone_into(&mut header.persistent_ids[0].location);
+        });
         assert!(
             storage
                 .read_task::<Persistent<InventoryBlob>>(WF, "forged")

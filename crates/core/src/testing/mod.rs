@@ -24,6 +24,27 @@ mod failures;
 mod faulty;
 pub mod serializers;
 
+/// Rewrites the header of the record `workflow/task` from `from` (another
+/// task, or the same) with `edit`, keeping the payload and fixing the
+/// checksum: a record as another writer, or an attacker, could leave it.
+pub fn forge_header(
+    backend: &dyn crate::StorageBackend,
+    workflow: &str,
+    from: &str,
+    to: &str,
+    edit: impl FnOnce(&mut crate::record::RecordHeader),
+) {
+    let bytes = backend
+        .get(workflow, from)
+        .expect("get")
+        .expect("a record to forge from");
+    let record = crate::record::decode(&bytes).expect("a valid record");
+    let mut header = record.header;
+    edit(&mut header);
+    let forged = crate::record::encode(&header, record.payload).expect("encode");
+    backend.put(workflow, to, &forged).expect("put");
+}
+
 pub use serializers::{
     Call, FailingBlob, InventoryBlob, RecordingSerializer, RuntimeBlob, UnregisteredBlob, big_data,
     inventory_calls,
