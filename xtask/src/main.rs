@@ -16,6 +16,7 @@ use crate::cmd::{cargo, workspace_root};
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "Function Fuse for Rust: project automation"
 )]
 struct Cli {
