@@ -32,7 +32,7 @@ pub(crate) struct Context {
     backend: Arc<dyn StorageBackend>,
     workflow: String,
     task: String,
-    pub(crate) mode: Mode,
+    mode: Mode,
     /// Built on first use: most records hold no persistent object.
     protocols: Option<Protocols>,
     /// The first structured error, reported instead of serde's text.
@@ -69,6 +69,15 @@ impl Context {
         let result = body();
         std::mem::forget(guard);
         (result, pop_own())
+    }
+
+    /// What a save context collected: the objects written and the first
+    /// structured error (a read context has written nothing).
+    pub(crate) fn into_save_parts(self) -> (Written, Option<Error>) {
+        match self.mode {
+            Mode::Save(written) => (written, self.failure),
+            Mode::Read(_) => (Vec::new(), self.failure),
+        }
     }
 
     fn remember(&mut self, error: Error) -> String {

@@ -118,15 +118,12 @@ impl Storage {
         );
         let whole = self.pool.for_type(TypeId::of::<T>()).is_some();
         let (encoded, context) = context.run(|| encode_payload(value, whole));
-        let written = match context.mode {
-            Mode::Save(written) => written,
-            Mode::Read(_) => Vec::new(), // never: the context was made in save mode
-        };
+        let (written, failure) = context.into_save_parts();
         let payload = match encoded {
             Ok(payload) => payload,
             Err(reason) => {
                 self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
-                return Err(context.failure.unwrap_or_else(|| Error::Encode {
+                return Err(failure.unwrap_or_else(|| Error::Encode {
                     workflow: workflow.to_owned(),
                     task: task.to_owned(),
                     reason,

@@ -59,9 +59,10 @@ pub(crate) fn write<A: Element>(
 }
 
 /// Reads the array of an HDF5 file written by [`write`], checking that it
-/// holds elements of exactly type `A` and, when the record says, the shape
-/// it was written with (a damaged file cannot make us allocate wildly).
-pub(crate) fn read<A: Element>(
+/// holds elements of exactly type `A` (else a mismatch naming `Requested`,
+/// the array type asked for) and, when the record says, the shape it was
+/// written with (a damaged file cannot make us allocate wildly).
+pub(crate) fn read<A: Element, Requested>(
     path: &Path,
     expected_shape: Option<&[usize]>,
 ) -> anyhow::Result<ArrayD<A>> {
@@ -72,7 +73,7 @@ pub(crate) fn read<A: Element>(
     let stored = dataset.dtype()?.to_descriptor()?;
     let wanted = A::type_descriptor();
     if stored != wanted {
-        bail!(crate::mismatch::<A>(
+        bail!(crate::mismatch::<Requested>(
             format!("HDF5 {stored}"),
             format!("the file holds {stored}, not {wanted}"),
         ));

@@ -102,8 +102,8 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         if !path.is_file() {
             return Err(damaged(path.display().to_string(), "missing".to_owned()).into());
         }
-        let array =
-            hdf5_file::read::<A>(&path, recorded_shape(pid).as_deref()).map_err(|error| {
+        let array = hdf5_file::read::<A, Array<A, D>>(&path, recorded_shape(pid).as_deref())
+            .map_err(|error| {
                 if error.is::<StoredTypeMismatch>() {
                     error
                 } else {
