@@ -20,13 +20,39 @@ pub const SERIALIZER_ATTR: &str = "functionfuse_serializer";
 /// Dataset attribute holding the serializer's format version.
 pub const VERSION_ATTR: &str = "functionfuse_format_version";
 
+/// HDF5 files opened the way this crate opens every file: without libhdf5's
+/// advisory file locks.
+///
+/// libhdf5 holds an `flock` while a file is open and opens it without
+/// close-on-exec, so a child process that another thread starts meanwhile
+/// inherits the descriptor and the lock for its whole life; h5py and h5dump
+/// in other processes then cannot open the file. The locks buy us nothing:
+/// a file is written under a temporary name and renamed into place, so no
+/// one opens a file that is still being written, and it is never modified
+/// afterwards.
+fn unlocked() -> hdf5::FileBuilder {
+    let mut builder = hdf5::File::with_options();
+    builder.with_fapl(|fapl| fapl.file_locking(false));
+    builder
+}
+
+/// Creates (or truncates) an HDF5 file for writing, without file locks.
+pub(crate) fn create(path: &Path) -> hdf5::Result<hdf5::File> {
+    unlocked().create(path)
+}
+
+/// Opens an HDF5 file for reading, without file locks.
+pub(crate) fn open(path: &Path) -> hdf5::Result<hdf5::File> {
+    unlocked().open(path)
+}
+
 /// Writes `array` as a new HDF5 file at `path`.
 pub(crate) fn write<A: Element>(
     path: &Path,
     array: &ArrayViewD<'_, A>,
     options: &NdarrayOptions,
 ) -> anyhow::Result<()> {
-    let file = hdf5::File::create(path)?;
+    let file = create(path)?;
     let dataset = if array.ndim() == 0 {
         let dataset = file.new_dataset::<A>().shape(()).create(DATASET)?;
         if let Some(value) = array.first() {
@@ -66,7 +92,7 @@ pub(crate) fn read<A: Element, Requested>(
     path: &Path,
     expected_shape: Option<&[usize]>,
 ) -> anyhow::Result<ArrayD<A>> {
-    let file = hdf5::File::open(path)?;
+    let file = open(path)?;
     let dataset = file
         .dataset(DATASET)
         .with_context(|| format!("no dataset `{DATASET}`"))?;
@@ -102,4 +128,95 @@ pub(crate) fn read<A: Element, Requested>(
         values.len()
     );
     Ok(ArrayD::from_shape_vec(shape, values)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Child, Command, Stdio};
+
+    use super::*;
+
+    /// A process started while a file is open, as a thread of the user's
+    /// program might start one: it inherits every descriptor not marked
+    /// close-on-exec. Killed when dropped.
+    struct Bystander(Child);
+
+    impl Bystander {
+        fn start() -> Self {
+            let child = Command::new("sleep")
+                .arg("60")
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap();
+            Self(child)
+        }
+    }
+
+    impl Drop for Bystander {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Whether another process can take an exclusive lock on `path` at once
+    /// (what libhdf5 in h5py or h5dump asks for when it opens a file to write,
+    /// and a shared one to read).
+    fn lockable_by_another_process(path: &Path) -> bool {
+        Command::new("flock")
+            .args(["--nonblock", "--exclusive"])
+            .arg(path)
+            .arg("true")
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    #[test]
+    fn a_child_started_while_a_file_is_open_holds_no_lock_on_it() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("a.h5");
+
+        let file = create(&path).unwrap();
+        file.new_dataset::<f64>().shape(3).create(DATASET).unwrap();
+        let writing = Bystander::start();
+        file.close().unwrap();
+        assert!(
+            lockable_by_another_process(&path),
+            "a child started during the write keeps the file locked"
+        );
+
+        let file = open(&path).unwrap();
+        let reading = Bystander::start();
+        drop(file);
+        assert!(
+            lockable_by_another_process(&path),
+            "a child started during a read keeps the file locked"
+        );
+        drop((writing, reading));
+    }
+
+    #[test]
+    fn files_open_while_another_process_holds_a_lock_on_them() {
+        // h5py or h5dump reading the file meanwhile holds a shared lock; an
+        // exclusive one is the worst another program can hold.
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("a.h5");
+        let array = ndarray::arr1(&[1.5_f64, -2.0]).into_dyn();
+        write(&path, &array.view(), &NdarrayOptions::default()).unwrap();
+        let mut holder = Command::new("flock")
+            .args(["--exclusive"])
+            .arg(&path)
+            .args(["sleep", "60"])
+            .spawn()
+            .unwrap();
+        // Wait until the holder has the lock.
+        while lockable_by_another_process(&path) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let read = read::<f64, ()>(&path, Some(&[2]));
+        let _ = holder.kill();
+        let _ = holder.wait();
+        assert_eq!(read.unwrap(), array);
+    }
 }
