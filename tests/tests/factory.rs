@@ -6,6 +6,7 @@
 
 use functionfuse::ndarray::Array2;
 use functionfuse::{Error, StorageConfig, linked_kinds, storage_factory};
+use functionfuse_tests::file_storage;
 
 #[test]
 fn the_facade_links_the_file_kind() {
@@ -102,14 +103,55 @@ fn configs_read_from_json_toml_and_yaml_alike() {
 }
 
 #[test]
-fn a_storage_over_an_unusable_path_reports_a_backend_error() {
+fn paths_where_nothing_can_be_stored_are_refused_when_opening() {
     let folder = tempfile::tempdir().unwrap();
     let blocker = folder.path().join("a-file");
     std::fs::write(&blocker, b"not a folder").unwrap();
-    let config = StorageConfig::new("file", serde_json::json!({ "path": blocker }));
-    let storage = storage_factory(&config).unwrap();
-    let error = storage.save("wf", "t", &1).unwrap_err();
-    assert!(matches!(error, Error::Backend { .. }), "{error}");
-    assert!(error.to_string().contains("a-file"), "{error}");
+    let unusable = [
+        serde_json::json!({ "path": blocker }),
+        serde_json::json!({ "path": blocker.join("below") }),
+        serde_json::json!({ "path": "/proc/functionfuse-storage" }),
+        serde_json::json!({ "path": "storage\u{0}name" }),
+    ];
+    for options in unusable {
+        let error = storage_factory(&StorageConfig::new("file", options.clone())).unwrap_err();
+        assert!(
+            matches!(error, Error::InvalidOptions { .. }),
+            "{options}: {error}"
+        );
+        assert!(
+            error.to_string().contains("cannot use") && error.to_string().contains("folder"),
+            "{options}: {error}"
+        );
+    }
     assert_eq!(std::fs::read(&blocker).unwrap(), b"not a folder");
+
+    let missing = folder.path().join("new/storage");
+    storage_factory(&StorageConfig::new(
+        "file",
+        serde_json::json!({ "path": missing }),
+    ))
+    .unwrap();
+    assert!(missing.is_dir(), "a missing folder is created when opened");
+}
+
+#[test]
+fn storage_failures_are_backend_errors_for_records_and_big_data_alike() {
+    let (storage, dir) = file_storage();
+    // A file where the workflow folder belongs: records cannot be written.
+    std::fs::write(dir.path().join("blocked"), b"x").unwrap();
+    let error = storage.save("blocked", "t", &1).unwrap_err();
+    assert!(matches!(error, Error::Backend { .. }), "{error}");
+    // A file where the big-data folder belongs: arrays cannot be written.
+    std::fs::create_dir(dir.path().join("wf")).unwrap();
+    std::fs::write(dir.path().join("wf/bigdata"), b"x").unwrap();
+    let error = storage
+        .save("wf", "array", &functionfuse::ndarray::arr1(&[1.0_f64]))
+        .unwrap_err();
+    match &error {
+        Error::Backend { backend, .. } => assert_eq!(backend, "file"),
+        other => panic!("expected a backend error, got {other}"),
+    }
+    assert!(error.to_string().contains("big-data folder"), "{error}");
+    assert!(!storage.file_exists("wf", "array").unwrap());
 }

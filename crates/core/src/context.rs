@@ -10,10 +10,11 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::backend::StorageBackend;
-use crate::error::{DamagedObject, Error, StoredTypeMismatch};
+use crate::error::{DamagedObject, Error, StorageFailure, StoredTypeMismatch};
 use crate::protocols::Protocols;
 use crate::registry::SerializerPool;
 use crate::serializer::{PersistentId, PersistentSerializer};
+use crate::type_names;
 
 /// Persistent objects written by a save so far, with their serializer.
 pub(crate) type Written = Vec<(Arc<dyn PersistentSerializer>, PersistentId)>;
@@ -170,12 +171,19 @@ pub(crate) fn reading() -> bool {
 /// structured error.
 pub(crate) fn pickle<T: Any>(value: &T) -> Option<Result<u32, String>> {
     let serializer = with_top(|context| match context.mode {
-        Mode::Save(_) => Some(context.pool.for_type(TypeId::of::<T>()).cloned()),
+        Mode::Save(_) => Some(
+            context
+                .pool
+                .for_type(TypeId::of::<T>())
+                .cloned()
+                .ok_or_else(|| no_serializer::<T>(&context.pool)),
+        ),
         Mode::Read(_) => None,
     })
     .flatten()?;
-    let Some(serializer) = serializer else {
-        return Some(Err(fail(no_serializer(std::any::type_name::<T>()))));
+    let serializer = match serializer {
+        Ok(serializer) => serializer,
+        Err(error) => return Some(Err(fail(error))),
     };
     let protocols = match protocols() {
         Ok(protocols) => protocols,
@@ -183,12 +191,7 @@ pub(crate) fn pickle<T: Any>(value: &T) -> Option<Result<u32, String>> {
     };
     let pid = match serializer.pickle(value, &protocols) {
         Ok(pid) => pid,
-        Err(source) => {
-            return Some(Err(fail(Error::Serializer {
-                serializer: serializer.name().to_owned(),
-                source,
-            })));
-        }
+        Err(source) => return Some(Err(fail(serializer_failure(serializer.name(), source)))),
     };
     with_top(|context| match &mut context.mode {
         Mode::Save(written) => {
@@ -222,8 +225,8 @@ pub(crate) fn unpickle<T: Any>(index: u32) -> Result<T, String> {
                 return fail(Error::TypeMismatch {
                     workflow,
                     task,
-                    stored: mismatch.stored,
-                    requested: mismatch.requested,
+                    stored: type_names::short(&mismatch.stored),
+                    requested: type_names::short(&mismatch.requested),
                     reason: mismatch.reason,
                 });
             }
@@ -235,16 +238,33 @@ pub(crate) fn unpickle<T: Any>(index: u32) -> Result<T, String> {
                 task,
                 reason: format!("{damaged} (serializer `{}`)", serializer.name()),
             },
-            Err(source) => Error::Serializer {
-                serializer: serializer.name().to_owned(),
-                source: source.context(format!(
+            Err(source) => serializer_failure(
+                serializer.name(),
+                source.context(format!(
                     "cannot read `{}` of task `{task}` in workflow `{workflow}`",
                     pid.location
                 )),
-            },
+            ),
         };
         fail(error)
     })
+}
+
+/// A serializer's error: [`Error::Backend`] when the storage underneath
+/// failed ([`StorageFailure`]), as for a record; [`Error::Serializer`] otherwise.
+fn serializer_failure(serializer: &str, source: anyhow::Error) -> Error {
+    if StorageFailure::is_in(&source)
+        && let Some(backend) = with_top(|context| context.backend.kind())
+    {
+        return Error::Backend {
+            backend: backend.to_owned(),
+            source,
+        };
+    }
+    Error::Serializer {
+        serializer: serializer.to_owned(),
+        source,
+    }
 }
 
 type Prepared = (Arc<dyn PersistentSerializer>, PersistentId, String, String);
@@ -258,16 +278,16 @@ fn prepare_unpickle<T: Any>(context: &Context, index: u32) -> Result<Prepared, E
             "reference to persistent object {index}, which the header does not list"
         )));
     };
-    let requested = std::any::type_name::<T>();
+    let requested = type_names::short(std::any::type_name::<T>());
     let Some(serializer) = context.pool.for_type(TypeId::of::<T>()).cloned() else {
-        return Err(no_serializer(requested));
+        return Err(no_serializer::<T>(&context.pool));
     };
     if serializer.name() != pid.serializer {
         return Err(Error::TypeMismatch {
             workflow: context.workflow.clone(),
             task: context.task.clone(),
             stored: format!("object of serializer `{}`", pid.serializer),
-            requested: requested.to_owned(),
+            requested: requested.clone(),
             reason: format!(
                 "`{requested}` is handled by serializer `{}`",
                 serializer.name()
@@ -282,11 +302,10 @@ fn prepare_unpickle<T: Any>(context: &Context, index: u32) -> Result<Prepared, E
     ))
 }
 
-pub(crate) fn no_serializer(type_name: &str) -> Error {
+fn no_serializer<T: Any>(pool: &SerializerPool) -> Error {
+    let type_name = std::any::type_name::<T>();
     Error::NoSerializer {
-        type_name: type_name.to_owned(),
-        hint: "; enable the facade feature or link the crate that provides one, \
-               or call Storage::register_persistent_serializers"
-            .to_owned(),
+        type_name: type_names::short(type_name),
+        hint: pool.missing_hint(TypeId::of::<T>(), type_name),
     }
 }

@@ -178,3 +178,35 @@ pub struct DamagedObject {
     /// What is wrong: `"missing"`, `"damaged: ..."`.
     pub reason: String,
 }
+
+/// The error a protocol implementation returns (inside its `anyhow::Error`)
+/// when the storage itself fails: a folder that cannot be created, a disk
+/// that is full, a server that does not answer.
+///
+/// [`Storage`](crate::Storage) reports it as [`Error::Backend`] whichever
+/// part hit it, a record write or a persistent serializer's big data, so
+/// users see one kind of error for one kind of cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct StorageFailure {
+    /// What the storage was doing (`cannot create big-data folder …`).
+    pub context: String,
+    /// Why it failed.
+    #[source]
+    pub source: anyhow::Error,
+}
+
+impl StorageFailure {
+    /// A failure of `context` caused by `source`.
+    pub fn new(context: impl Into<String>, source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// Whether `error`, or anything it wraps, is a storage failure.
+    pub fn is_in(error: &anyhow::Error) -> bool {
+        error.chain().any(<dyn std::error::Error>::is::<Self>)
+    }
+}

@@ -27,10 +27,11 @@ mod serializer;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod type_names;
 
 pub use backend::StorageBackend;
 pub use config::{StorageConfig, storage_factory};
-pub use error::{DamagedObject, Error, Result, StoredTypeMismatch};
+pub use error::{DamagedObject, Error, Result, StorageFailure, StoredTypeMismatch};
 pub use persistent::Persistent;
 pub use protocols::{
     FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL, S3Protocol,

@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Result, StorageFailure};
 
 /// Key of the local-folder protocol ([`FileProtocol`]); same string as Function Fuse.
 pub const FILE_PROTOCOL: &str = "file_protocol";
@@ -220,11 +220,17 @@ impl NewFile {
     /// # Errors
     /// When the file is missing, the rename fails or (durable) the folder
     /// cannot be synced; no file is left under either name then.
-    pub fn commit(mut self) -> io::Result<String> {
+    pub fn commit(mut self) -> Result<String, StorageFailure> {
+        let failure = |what: &str, path: &Path, error: io::Error| {
+            StorageFailure::new(format!("cannot {what} {}", path.display()), error)
+        };
         if self.durable {
-            File::open(&self.temp_path)?.sync_all()?;
+            File::open(&self.temp_path)
+                .and_then(|file| file.sync_all())
+                .map_err(|e| failure("sync", &self.temp_path, e))?;
         }
-        std::fs::rename(&self.temp_path, &self.final_path)?;
+        std::fs::rename(&self.temp_path, &self.final_path)
+            .map_err(|e| failure("move into place", &self.temp_path, e))?;
         self.committed = true;
         if self.durable
             && let Some(folder) = self.final_path.parent()
@@ -233,7 +239,7 @@ impl NewFile {
             // Not durable after all: nothing refers to the file yet, so
             // removing it leaves no orphan behind.
             let _ = std::fs::remove_file(&self.final_path);
-            return Err(error);
+            return Err(failure("sync the folder of", &self.final_path, error));
         }
         Ok(std::mem::take(&mut self.name))
     }

@@ -119,6 +119,10 @@ pub(crate) fn find_backend(kind: &str) -> Option<&'static StorageBackendRegistra
 #[derive(Clone, Default)]
 pub(crate) struct SerializerPool {
     by_type: HashMap<TypeId, Arc<dyn PersistentSerializer>>,
+    /// The same serializers by type name: a value with no serializer whose
+    /// type has the name of one with a serializer comes from another
+    /// version of that type's crate, which users should be told.
+    by_type_name: HashMap<&'static str, Arc<dyn PersistentSerializer>>,
 }
 
 impl fmt::Debug for SerializerPool {
@@ -130,7 +134,7 @@ impl fmt::Debug for SerializerPool {
         f.debug_struct("SerializerPool")
             .field("types", &self.by_type.len())
             .field("names", &names)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,18 +144,46 @@ impl SerializerPool {
         let mut pool = Self::default();
         for registration in inventory::iter::<PersistentSerializerRegistration> {
             let serializer = (registration.create)();
-            let type_id = serializer.serializer_class().type_id;
+            let class = serializer.serializer_class();
             // Two crates linking a serializer for one type: the first wins;
             // run-time registration is how a user picks.
-            pool.by_type.entry(type_id).or_insert(serializer);
+            if !pool.by_type.contains_key(&class.type_id) {
+                pool.register(serializer);
+            }
         }
         pool
     }
 
     /// Adds or replaces the serializer for its class.
     pub(crate) fn register(&mut self, serializer: Arc<dyn PersistentSerializer>) {
-        self.by_type
-            .insert(serializer.serializer_class().type_id, serializer);
+        let class = serializer.serializer_class();
+        self.by_type_name
+            .insert(class.type_name, Arc::clone(&serializer));
+        self.by_type.insert(class.type_id, serializer);
+    }
+
+    /// A serializer for a type named `type_name` but other than the type
+    /// of that name the caller has: the same type from another version of
+    /// its crate.
+    pub(crate) fn for_namesake(
+        &self,
+        type_id: TypeId,
+        type_name: &str,
+    ) -> Option<&Arc<dyn PersistentSerializer>> {
+        self.by_type_name
+            .get(type_name)
+            .filter(|serializer| serializer.serializer_class().type_id != type_id)
+    }
+
+    /// What to tell a user whose value of type `type_name` found no
+    /// serializer, as the end of [`Error::NoSerializer`](crate::Error::NoSerializer)'s text.
+    pub(crate) fn missing_hint(&self, type_id: TypeId, type_name: &str) -> String {
+        match self.for_namesake(type_id, type_name) {
+            Some(serializer) => namesake_hint(serializer.as_ref(), type_name),
+            None => "; enable the facade feature or link the crate that provides one, \
+                     or call Storage::register_persistent_serializers"
+                .to_owned(),
+        }
     }
 
     /// The serializer for the type `type_id`.
@@ -170,4 +202,19 @@ impl SerializerPool {
     pub(crate) fn is_empty(&self) -> bool {
         self.by_type.is_empty()
     }
+}
+
+/// Says that `type_name` comes from another version of its crate than the
+/// one `serializer` handles.
+pub(crate) fn namesake_hint(serializer: &dyn PersistentSerializer, type_name: &str) -> String {
+    let handled = serializer
+        .type_origin()
+        .map_or_else(|| "another version of its crate".to_owned(), str::to_owned);
+    format!(
+        "; serializer `{}` handles the `{}` of {handled}, and this value's type is \
+         the one of another version of that crate: use the crate version the \
+         serializer links (for arrays, the facade's `functionfuse::ndarray`)",
+        serializer.name(),
+        crate::type_names::short(type_name),
+    )
 }

@@ -88,6 +88,14 @@ pub trait PersistentSerializer: Send + Sync + 'static {
         protocols: &Protocols,
     ) -> anyhow::Result<Box<dyn Any + Send>>;
 
+    /// The crate, with its version, that the handled type comes from (e.g.
+    /// `"ndarray 0.17"`): named in hints when a program holds a type of the
+    /// same name from another version of that crate, which this serializer
+    /// cannot take. `None` (the default) says nothing.
+    fn type_origin(&self) -> Option<&str> {
+        None
+    }
+
     /// Deletes the object that `pid` refers to; a missing object is not an error.
     ///
     /// # Errors

@@ -14,6 +14,7 @@ use crate::names::{validate_task, validate_workflow};
 use crate::record::{self, RecordHeader};
 use crate::registry::SerializerPool;
 use crate::serializer::{PersistentId, PersistentSerializer};
+use crate::type_names;
 
 /// Where a [`Storage::cached`] value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +118,9 @@ impl Storage {
             Mode::Save(Vec::new()),
         );
         let whole = self.pool.for_type(TypeId::of::<T>()).is_some();
+        if !whole {
+            self.warn_of_namesake::<T>(workflow, task);
+        }
         let (encoded, context) = context.run(|| encode_payload(value, whole));
         let (written, failure) = context.into_save_parts();
         let payload = match encoded {
@@ -168,22 +172,56 @@ impl Storage {
     /// as `T`; [`Error::NoSerializer`] when it holds a `T` stored by a
     /// serializer this storage lacks; [`Error::Serializer`] when a
     /// serializer fails otherwise; [`Error::Backend`].
+    ///
+    /// A read racing a save of the same task returns the old value or the
+    /// new one, never an error: when big data the record names is missing or
+    /// damaged, the record is read again, and a record that changed
+    /// meanwhile (a save replaced it and removed the old big data) is read
+    /// anew.
     pub fn read_task<T: DeserializeOwned + Any>(&self, workflow: &str, task: &str) -> Result<T> {
+        /// Saves that may complete during one read before it gives up.
+        const MAX_REREADS: usize = 32;
         validate_workflow(workflow)?;
         validate_task(task)?;
-        let bytes = self
-            .backend
+        let mut bytes = self.get_record(workflow, task)?;
+        for _ in 0..MAX_REREADS {
+            match self.decode_record::<T>(workflow, task, &bytes) {
+                Err(error @ Error::CorruptRecord { .. }) => {
+                    let again = self.get_record(workflow, task)?;
+                    if again == bytes {
+                        return Err(error);
+                    }
+                    bytes = again;
+                }
+                decoded => return decoded,
+            }
+        }
+        self.decode_record::<T>(workflow, task, &bytes)
+    }
+
+    fn get_record(&self, workflow: &str, task: &str) -> Result<Vec<u8>> {
+        self.backend
             .get(workflow, task)
             .map_err(|e| self.backend_error(e))?
             .ok_or_else(|| Error::NotFound {
                 workflow: workflow.to_owned(),
                 task: task.to_owned(),
-            })?;
-        let record = record::decode(&bytes).map_err(|reason| Error::CorruptRecord {
+            })
+    }
+
+    /// Decodes the record `bytes` of `task` as `T`, reading its big data.
+    fn decode_record<T: DeserializeOwned + Any>(
+        &self,
+        workflow: &str,
+        task: &str,
+        bytes: &[u8],
+    ) -> Result<T> {
+        let corrupt = |reason| Error::CorruptRecord {
             workflow: workflow.to_owned(),
             task: task.to_owned(),
             reason,
-        })?;
+        };
+        let record = record::decode(bytes).map_err(corrupt)?;
         let requested = std::any::type_name::<T>();
         let reference = record::is_whole_reference(record.payload);
         let whole = reference && self.pool.for_type(TypeId::of::<T>()).is_some();
@@ -196,7 +234,15 @@ impl Storage {
             Mode::Read(header.persistent_ids.clone()),
         );
         let (decoded, context) = context.run(|| decode_payload::<T>(record.payload, whole));
-        decoded.map_err(|reason| {
+        decoded.map_err(|failure| {
+            let reason = match failure {
+                PayloadError::Trailing(count) => {
+                    return corrupt(format!(
+                        "{count} bytes follow the payload's value (a payload is exactly one MessagePack value)"
+                    ));
+                }
+                PayloadError::Decode(reason) => reason,
+            };
             if let Some(failure) = context.failure {
                 return failure;
             }
@@ -208,18 +254,18 @@ impl Storage {
                     .first()
                     .map_or("?", |pid| pid.serializer.as_str());
                 return Error::NoSerializer {
-                    type_name: requested.to_owned(),
+                    type_name: type_names::short(requested),
                     hint: format!(
                         "; the record holds a `{}` stored by serializer `{stored_by}`",
-                        header.type_name
+                        type_names::short(&header.type_name)
                     ),
                 };
             }
             Error::TypeMismatch {
                 workflow: workflow.to_owned(),
                 task: task.to_owned(),
-                stored: header.type_name,
-                requested: requested.to_owned(),
+                stored: type_names::short(&header.type_name),
+                requested: type_names::short(requested),
                 reason,
             }
         })
@@ -229,10 +275,31 @@ impl Storage {
     /// `compute`, saves its result and returns it. A corrupt record is
     /// recomputed (with a warning in the log).
     ///
+    /// [`cached_with_origin`](Self::cached_with_origin) also says whether the
+    /// value was read or computed.
+    ///
     /// # Errors
     /// As [`read_task`](Self::read_task) for errors other than not-found and
     /// corrupt records, and as [`save`](Self::save).
-    pub fn cached<T, F>(&self, workflow: &str, task: &str, compute: F) -> Result<Cached<T>>
+    pub fn cached<T, F>(&self, workflow: &str, task: &str, compute: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned + Any,
+        F: FnOnce() -> T,
+    {
+        self.cached_with_origin(workflow, task, compute)
+            .map(|cached| cached.value)
+    }
+
+    /// As [`cached`](Self::cached), and says where the value came from.
+    ///
+    /// # Errors
+    /// As [`cached`](Self::cached).
+    pub fn cached_with_origin<T, F>(
+        &self,
+        workflow: &str,
+        task: &str,
+        compute: F,
+    ) -> Result<Cached<T>>
     where
         T: Serialize + DeserializeOwned + Any,
         F: FnOnce() -> T,
@@ -338,6 +405,21 @@ impl Storage {
         self.backend
             .remove_workflow(workflow)
             .map_err(|e| self.backend_error(e))
+    }
+
+    /// Logs a warning when `T` has no serializer but a type of the same
+    /// name has one: the user's `T` comes from another version of its crate
+    /// and is stored inline, which they did not mean.
+    fn warn_of_namesake<T: Any>(&self, workflow: &str, task: &str) {
+        let type_name = std::any::type_name::<T>();
+        if let Some(serializer) = self.pool.for_namesake(TypeId::of::<T>(), type_name) {
+            log::warn!(
+                "task `{task}` of workflow `{workflow}`: no persistent serializer takes this `{}`, \
+                 so it is stored inline in the record{}",
+                type_names::short(type_name),
+                crate::registry::namesake_hint(serializer.as_ref(), type_name)
+            );
+        }
     }
 
     fn backend_error(&self, source: anyhow::Error) -> Error {
@@ -459,14 +541,34 @@ fn encode_payload<T: Serialize + Any>(value: &T, whole: bool) -> Result<Vec<u8>,
     encoded.map(|()| out).map_err(|e| e.to_string())
 }
 
-fn decode_payload<T: DeserializeOwned + Any>(payload: &[u8], whole: bool) -> Result<T, String> {
-    let mut deserializer = rmp_serde::Deserializer::from_read_ref(payload);
+/// Why a payload did not decode.
+enum PayloadError {
+    /// serde's message: the value is not a `T` (or a hook failed).
+    Decode(String),
+    /// The value decoded, and this many bytes follow it.
+    Trailing(usize),
+}
+
+/// Decodes a payload that is exactly one MessagePack value.
+fn decode_payload<T: DeserializeOwned + Any>(
+    payload: &[u8],
+    whole: bool,
+) -> Result<T, PayloadError> {
+    let mut deserializer = rmp_serde::Deserializer::new(std::io::Cursor::new(payload));
     let decoded = if whole {
         crate::persistent::deserialize(&mut deserializer)
     } else {
         T::deserialize(&mut deserializer)
     };
-    decoded.map_err(|e| e.to_string())
+    let value = decoded.map_err(|e| PayloadError::Decode(e.to_string()))?;
+    let consumed = usize::try_from(deserializer.position()).unwrap_or(usize::MAX);
+    match payload.len().checked_sub(consumed) {
+        Some(0) => Ok(value),
+        Some(trailing) => Err(PayloadError::Trailing(trailing)),
+        None => Err(PayloadError::Decode(
+            "the decoder read past the payload".to_owned(),
+        )),
+    }
 }
 
 fn now_ns() -> u64 {

@@ -47,7 +47,7 @@ where
     T: Serialize + for<'de> Deserialize<'de> + 'static,
 {
     let start = Instant::now();
-    let cached = storage.cached(WORKFLOW, task, compute)?;
+    let cached = storage.cached_with_origin(WORKFLOW, task, compute)?;
     let how = match cached.origin {
         Origin::Computed => "computed and saved",
         Origin::Stored => "read from storage, not recomputed",

@@ -6,7 +6,7 @@ use hdf5::H5Type;
 ///
 /// The name is NumPy's (`"float64"`, `"bool"`, ...): it is stored in the
 /// persistent id and is what h5py and zarr-python report.
-pub trait Element: H5Type + Clone + Send + Sync + 'static {
+pub trait Element: H5Type + bytemuck::NoUninit + Send + Sync + 'static {
     /// The NumPy name of the type.
     const DTYPE: &'static str;
 }

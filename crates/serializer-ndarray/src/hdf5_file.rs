@@ -9,6 +9,7 @@ use hdf5::filters::Filter;
 use hdf5::types::VarLenUnicode;
 use ndarray::{ArrayD, ArrayViewD};
 
+use crate::checksum;
 use crate::element::Element;
 use crate::options::{Compression, NdarrayOptions};
 use crate::{FORMAT_VERSION, NAME};
@@ -43,33 +44,51 @@ pub(crate) fn create(path: &Path) -> hdf5::Result<hdf5::File> {
 
 /// Opens an HDF5 file for reading, without file locks.
 pub(crate) fn open(path: &Path) -> hdf5::Result<hdf5::File> {
-    unlocked().open(path)
+    unlocked().open(path).or_else(|unlocked_error| {
+        // libhdf5 shares one handle among the opens of a file in a process
+        // and refuses flags that differ from the first open's: a file this
+        // program holds open with HDF5's default (locking) flags, e.g.
+        // through hdf5-metno directly, opens only that way.
+        hdf5::File::open(path).map_err(|_| unlocked_error)
+    })
 }
 
-/// Writes `array` as a new HDF5 file at `path`.
+/// Writes `array` as a new HDF5 file at `path`; returns the
+/// [`checksum`](crate::checksum) of its data.
 pub(crate) fn write<A: Element>(
     path: &Path,
     array: &ArrayViewD<'_, A>,
     options: &NdarrayOptions,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u32> {
     let file = create(path)?;
-    let dataset = if array.ndim() == 0 {
+    let (dataset, check) = if array.ndim() == 0 {
         let dataset = file.new_dataset::<A>().shape(()).create(DATASET)?;
-        if let Some(value) = array.first() {
+        let value = array.first();
+        if let Some(value) = value {
             dataset.write_scalar(value)?;
         }
-        dataset
+        (
+            dataset,
+            checksum::of(value.map(std::slice::from_ref).unwrap_or_default()),
+        )
     } else {
         // HDF5 takes C order only: other layouts are copied once.
         let standard = array.as_standard_layout();
-        let mut builder = file.new_dataset_builder().with_data(&standard);
-        if let Some(chunk) = options.chunk_for(array.shape(), size_of::<A>()) {
-            builder = builder.chunk(chunk);
-            if let Compression::Deflate { level } = options.compression {
-                builder = builder.set_filters(&[Filter::shuffle(), Filter::deflate(level.min(9))]);
+        let values = standard
+            .as_slice()
+            .context("a standard-layout array is contiguous")?;
+        let (dataset, check) = checksum::alongside(values, || {
+            let mut builder = file.new_dataset_builder().with_data(&standard);
+            if let Some(chunk) = options.chunk_for(array.shape(), size_of::<A>()) {
+                builder = builder.chunk(chunk);
+                if let Compression::Deflate { level } = options.compression {
+                    builder =
+                        builder.set_filters(&[Filter::shuffle(), Filter::deflate(level.min(9))]);
+                }
             }
-        }
-        builder.create(DATASET)?
+            builder.create(DATASET)
+        });
+        (dataset?, check)
     };
     dataset
         .new_attr::<VarLenUnicode>()
@@ -81,16 +100,26 @@ pub(crate) fn write<A: Element>(
         .write_scalar(&FORMAT_VERSION)?;
     drop(dataset);
     file.close()?;
-    Ok(())
+    Ok(check)
+}
+
+/// What the record says about the array in a file; `None` where it says
+/// nothing (records of other writers).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Expected<'a> {
+    /// The shape it was written with: a damaged file cannot make us
+    /// allocate wildly.
+    pub(crate) shape: Option<&'a [usize]>,
+    /// The [`checksum`](crate::checksum) of its data.
+    pub(crate) checksum: Option<u32>,
 }
 
 /// Reads the array of an HDF5 file written by [`write`], checking that it
 /// holds elements of exactly type `A` (else a mismatch naming `Requested`,
-/// the array type asked for) and, when the record says, the shape it was
-/// written with (a damaged file cannot make us allocate wildly).
+/// the array type asked for) and what the record says about it.
 pub(crate) fn read<A: Element, Requested>(
     path: &Path,
-    expected_shape: Option<&[usize]>,
+    expected: Expected<'_>,
 ) -> anyhow::Result<ArrayD<A>> {
     let file = open(path)?;
     let dataset = file
@@ -105,7 +134,7 @@ pub(crate) fn read<A: Element, Requested>(
         ));
     }
     let shape = dataset.shape();
-    if let Some(expected) = expected_shape {
+    if let Some(expected) = expected.shape {
         ensure!(
             shape == expected,
             "the file holds shape {shape:?}, the record says {expected:?}"
@@ -127,6 +156,13 @@ pub(crate) fn read<A: Element, Requested>(
         "dataset holds {} values for shape {shape:?}",
         values.len()
     );
+    if let Some(stored) = expected.checksum {
+        let computed = checksum::of(&values);
+        ensure!(
+            computed == stored,
+            "its data fails the integrity check (CRC-32C {computed:#010x}, the record says {stored:#010x})"
+        );
+    }
     Ok(ArrayD::from_shape_vec(shape, values)?)
 }
 
@@ -214,7 +250,11 @@ mod tests {
         while lockable_by_another_process(&path) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        let read = read::<f64, ()>(&path, Some(&[2]));
+        let expected = Expected {
+            shape: Some(&[2]),
+            checksum: None,
+        };
+        let read = read::<f64, ()>(&path, expected);
         let _ = holder.kill();
         let _ = holder.wait();
         assert_eq!(read.unwrap(), array);

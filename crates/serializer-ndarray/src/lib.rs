@@ -29,6 +29,7 @@
 //! `functionfuse_format_version = 1`; h5py reads it as
 //! `h5py.File(path)["array"][()]`.
 
+mod checksum;
 mod element;
 mod hdf5_file;
 mod options;
@@ -46,8 +47,25 @@ pub use serializer::NdarraySerializer;
 
 /// The serializer's name in persistent ids.
 pub const NAME: &str = "ndarray";
+/// The ndarray release whose array types this crate stores (a test keeps
+/// it equal to the workspace's dependency). Arrays of another ndarray
+/// version are other types: use the re-export `functionfuse::ndarray`.
+pub const NDARRAY: &str = "ndarray 0.17";
 /// The version of the file layout this crate writes.
 pub const FORMAT_VERSION: u32 = 1;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_the_ndarray_release_it_links() {
+        let manifest = include_str!("../../../Cargo.toml");
+        let version = super::NDARRAY.trim_start_matches("ndarray ");
+        assert!(
+            manifest.contains(&format!("ndarray = {{ version = \"{version}\"")),
+            "NDARRAY says {version}; update it to the workspace's ndarray"
+        );
+    }
+}
 
 fn mismatch<T>(stored: String, reason: String) -> StoredTypeMismatch {
     StoredTypeMismatch {

@@ -49,6 +49,10 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         SerializerClass::of::<Array<A, D>>()
     }
 
+    fn type_origin(&self) -> Option<&str> {
+        Some(crate::NDARRAY)
+    }
+
     fn pickle(&self, obj: &dyn Any, protocols: &Protocols) -> anyhow::Result<PersistentId> {
         let array = obj
             .downcast_ref::<Array<A, D>>()
@@ -57,7 +61,7 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
             return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
         };
         let new_file = file.create("h5")?;
-        hdf5_file::write(
+        let check = hdf5_file::write(
             new_file.temp_path(),
             &array.view().into_dyn(),
             &self.options,
@@ -71,6 +75,7 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         metadata.insert("shape".into(), array.shape().into());
         metadata.insert("format".into(), "hdf5".into());
         metadata.insert("dataset".into(), hdf5_file::DATASET.into());
+        metadata.insert(CHECKSUM_KEY.into(), check.into());
         Ok(PersistentId {
             serializer: NAME.to_owned(),
             version: FORMAT_VERSION,
@@ -102,14 +107,21 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         if !path.is_file() {
             return Err(damaged(path.display().to_string(), "missing".to_owned()).into());
         }
-        let array = hdf5_file::read::<A, Array<A, D>>(&path, recorded_shape(pid).as_deref())
-            .map_err(|error| {
-                if error.is::<StoredTypeMismatch>() {
-                    error
-                } else {
-                    damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
-                }
-            })?;
+        let shape = recorded_shape(pid);
+        let expected = hdf5_file::Expected {
+            shape: shape.as_deref(),
+            checksum: recorded_checksum(pid),
+        };
+        let array = hdf5_file::read::<A, Array<A, D>>(&path, expected).map_err(|error| {
+            // The record's dtype was checked against the request already: a
+            // file that disagrees with its own record is damage, which
+            // `cached` recomputes, not a wrong request.
+            if error.is::<StoredTypeMismatch>() && !pid.metadata.contains_key("dtype") {
+                error
+            } else {
+                damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
+            }
+        })?;
         let ndim = array.ndim();
         let array = array.into_dimensionality::<D>().map_err(|_| {
             mismatch::<Array<A, D>>(
@@ -126,6 +138,19 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         };
         file.remove(&pid.location)
     }
+}
+
+/// The key of the data's [`checksum`](crate::checksum) in the persistent
+/// id's metadata.
+pub(crate) const CHECKSUM_KEY: &str = "crc32c";
+
+/// The checksum the persistent id records, if it records one (records
+/// written before checksums were kept have none).
+fn recorded_checksum(pid: &PersistentId) -> Option<u32> {
+    pid.metadata
+        .get(CHECKSUM_KEY)?
+        .as_u64()
+        .and_then(|check| u32::try_from(check).ok())
 }
 
 /// The shape the persistent id records, if it records one.

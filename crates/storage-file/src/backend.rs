@@ -82,6 +82,14 @@ pub(crate) fn open(options: &serde_json::Value) -> anyhow::Result<Box<dyn Storag
     if options.path.as_os_str().is_empty() {
         anyhow::bail!("option `path` must not be empty");
     }
+    // Fail now rather than look empty forever: a path that is a file, or
+    // where no folder can be made, could never hold a result.
+    create_folder(&options.path, options.durable).with_context(|| {
+        format!(
+            "cannot use {} as a storage folder: it must be a folder, or a path where one can be created",
+            options.path.display()
+        )
+    })?;
     Ok(Box::new(FileBackend::from_options(options)))
 }
 

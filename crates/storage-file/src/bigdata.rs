@@ -5,9 +5,8 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use functionfuse_core::names::validate_object;
-use functionfuse_core::{FileProtocol, NewFile, Result};
+use functionfuse_core::{FileProtocol, NewFile, Result, StorageFailure};
 
 use crate::write::create_folder;
 
@@ -32,8 +31,11 @@ impl FileProtocol for FileBigData {
 
     fn create(&self, extension: &str) -> anyhow::Result<NewFile> {
         if !self.folder.is_dir() {
-            create_folder(&self.folder, self.durable).with_context(|| {
-                format!("cannot create big-data folder {}", self.folder.display())
+            create_folder(&self.folder, self.durable).map_err(|error| {
+                StorageFailure::new(
+                    format!("cannot create big-data folder {}", self.folder.display()),
+                    error,
+                )
             })?;
         }
         let name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
@@ -47,20 +49,30 @@ impl FileProtocol for FileBigData {
 
     fn open(&self, name: &str) -> anyhow::Result<File> {
         let path = self.path(name)?;
-        File::open(&path).with_context(|| format!("cannot open big-data file {}", path.display()))
+        File::open(&path).map_err(|error| {
+            StorageFailure::new(
+                format!("cannot open big-data file {}", path.display()),
+                error,
+            )
+            .into()
+        })
     }
 
     fn remove(&self, name: &str) -> anyhow::Result<()> {
         let path = self.path(name)?;
         match fs::remove_file(&path) {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error)
-                .with_context(|| format!("cannot remove big-data file {}", path.display())),
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(StorageFailure::new(
+                format!("cannot remove big-data file {}", path.display()),
+                error,
+            )
+            .into()),
             _ => Ok(()),
         }
     }
 
     fn list(&self) -> anyhow::Result<Vec<String>> {
-        let mut names = crate::backend::list_files(&self.folder)?;
+        let mut names = crate::backend::list_files(&self.folder)
+            .map_err(|error| StorageFailure::new("cannot list big data", error))?;
         names.sort();
         Ok(names)
     }

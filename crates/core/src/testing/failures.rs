@@ -296,16 +296,20 @@ pub fn cached_reads_computes_and_recomputes_corrupt(mut storage: Storage) {
         runs.set(runs.get() + 1);
         vec![1.0_f64, 2.0]
     };
-    let first = storage.cached(WF, "c", compute).expect("first");
+    let first = storage.cached_with_origin(WF, "c", compute).expect("first");
     assert_eq!(first.origin, Origin::Computed);
-    let second = storage.cached(WF, "c", compute).expect("second");
+    let second = storage
+        .cached_with_origin(WF, "c", compute)
+        .expect("second");
     assert_eq!(
         (second.origin, &second.value),
         (Origin::Stored, &first.value)
     );
     assert_eq!(runs.get(), 1);
     storage.backend().put(WF, "c", b"garbage").expect("damage");
-    let third = storage.cached(WF, "c", compute).expect("recompute");
+    let third = storage
+        .cached_with_origin(WF, "c", compute)
+        .expect("recompute");
     assert_eq!(third.origin, Origin::Computed);
     assert_eq!(runs.get(), 2);
     assert_eq!(
@@ -317,9 +321,11 @@ pub fn cached_reads_computes_and_recomputes_corrupt(mut storage: Storage) {
         kept: 1,
         dropped: 5,
     };
-    assert_eq!(storage.cached(WF, "d", lossy).expect("d").value.dropped, 5);
+    assert_eq!(storage.cached(WF, "d", lossy).expect("d").dropped, 5);
     storage.set_always_read(true);
-    let read_back = storage.cached(WF, "e", lossy).expect("always read");
+    let read_back = storage
+        .cached_with_origin(WF, "e", lossy)
+        .expect("always read");
     assert_eq!(read_back.origin, Origin::Computed);
     assert_eq!(
         read_back.value,
