@@ -43,7 +43,14 @@ fn check_h5py<T: Serialize>(
     shape: &[usize],
     values: &[T],
 ) {
-    let seen = h5py_json(&array_file(storage, root, task));
+    let file = array_file(storage, root, task);
+    let seen = h5py_json(&file);
+    let bytes = storage.backend().get(WF, task).unwrap().unwrap();
+    let pid = &record::decode(&bytes).unwrap().header.persistent_ids[0];
+    assert_eq!(
+        seen["crc32c"], pid.metadata["crc32c"],
+        "{task}: Python's CRC-32C"
+    );
     assert_eq!(seen["members"], json!(["array"]), "{task}");
     assert_eq!(seen["dtype"], dtype, "{task}");
     assert_eq!(seen["shape"], json!(shape), "{task}");
@@ -250,4 +257,29 @@ fn python_msgpack_reads_records_with_the_documented_snippet() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("is corrupt"));
+
+    // Rust and the snippet agree: bytes after the payload make a record
+    // corrupt, even under a valid checksum.
+    let trailing = dir.path().join(WF).join("trailing");
+    let record = record::encode(
+        &record::RecordHeader {
+            type_name: "i32".into(),
+            persistent_ids: vec![],
+            created_ns: 1,
+        },
+        &[0x01, 0x02],
+    )
+    .unwrap();
+    std::fs::write(&trailing, record).unwrap();
+    let error = storage.read_task::<i32>(WF, "trailing").unwrap_err();
+    assert!(
+        matches!(error, functionfuse::Error::CorruptRecord { .. }),
+        "{error}"
+    );
+    let output = std::process::Command::new(python())
+        .args([snippet.to_str().unwrap(), trailing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ExtraData"));
 }

@@ -38,7 +38,7 @@ fn read_once(storage: &Storage) -> Result<bool, String> {
     match storage.read_task::<Array1<f64>>(WF, TASK) {
         Ok(array) => {
             let first = array[0];
-            if array.len() != LEN || array.iter().any(|&x| x != first) {
+            if array.len() != LEN || array.iter().any(|x| x.to_bits() != first.to_bits()) {
                 return Err(format!("a torn array: {} elements", array.len()));
             }
             Ok(true)
@@ -167,7 +167,7 @@ fn race_process() {
         }
         return;
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     let mut reads = 0;
     while !root.join("stop").exists() && Instant::now() < deadline {
         reads += 1;

@@ -90,12 +90,12 @@ fn apt_install(names: &[&str]) -> Result<()> {
     apt(&install)
 }
 
-/// A virtualenv in `target/python` with h5py, numpy and msgpack, for the
+/// A virtualenv in `target/python` with h5py, numpy, msgpack and crc32c, for the
 /// interop tests; returns its Python.
 pub(crate) fn python_env() -> Result<PathBuf> {
     let venv = workspace_root().join("target/python");
     let python = venv.join("bin/python");
-    let check = ["-c", "import h5py, msgpack, numpy"];
+    let check = ["-c", "import crc32c, h5py, msgpack, numpy"];
     if succeeds(&python, &check) {
         println!(
             "setup: Python interop environment present ({})",
@@ -118,9 +118,13 @@ pub(crate) fn python_env() -> Result<PathBuf> {
         "h5py>=3.10",
         "msgpack>=1.0",
         "numpy>=1.26",
+        "crc32c>=2.4",
     ]))?;
     if !succeeds(&python, &check) {
-        bail!("{} cannot import h5py, msgpack and numpy", python.display());
+        bail!(
+            "{} cannot import crc32c, h5py, msgpack and numpy",
+            python.display()
+        );
     }
     println!("setup: made Python interop environment {}", venv.display());
     Ok(python)

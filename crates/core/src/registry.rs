@@ -119,10 +119,11 @@ pub(crate) fn find_backend(kind: &str) -> Option<&'static StorageBackendRegistra
 #[derive(Clone, Default)]
 pub(crate) struct SerializerPool {
     by_type: HashMap<TypeId, Arc<dyn PersistentSerializer>>,
-    /// The same serializers by type name: a value with no serializer whose
-    /// type has the name of one with a serializer comes from another
-    /// version of that type's crate, which users should be told.
-    by_type_name: HashMap<&'static str, Arc<dyn PersistentSerializer>>,
+    /// The same serializers by the outer name of their type (`ArrayBase`):
+    /// a value with no serializer whose type has the short name of one
+    /// with a serializer comes from another version of that type's crate,
+    /// which users should be told.
+    by_base_name: HashMap<&'static str, Vec<Arc<dyn PersistentSerializer>>>,
 }
 
 impl fmt::Debug for SerializerPool {
@@ -157,22 +158,29 @@ impl SerializerPool {
     /// Adds or replaces the serializer for its class.
     pub(crate) fn register(&mut self, serializer: Arc<dyn PersistentSerializer>) {
         let class = serializer.serializer_class();
-        self.by_type_name
-            .insert(class.type_name, Arc::clone(&serializer));
+        let namesakes = self
+            .by_base_name
+            .entry(crate::type_names::base(class.type_name))
+            .or_default();
+        namesakes.retain(|other| other.serializer_class().type_id != class.type_id);
+        namesakes.push(Arc::clone(&serializer));
         self.by_type.insert(class.type_id, serializer);
     }
 
-    /// A serializer for a type named `type_name` but other than the type
-    /// of that name the caller has: the same type from another version of
-    /// its crate.
+    /// A serializer for a type whose short name is that of `type_name` but
+    /// which is another type: the same type from another version of its
+    /// crate.
     pub(crate) fn for_namesake(
         &self,
         type_id: TypeId,
         type_name: &str,
     ) -> Option<&Arc<dyn PersistentSerializer>> {
-        self.by_type_name
-            .get(type_name)
-            .filter(|serializer| serializer.serializer_class().type_id != type_id)
+        let candidates = self.by_base_name.get(crate::type_names::base(type_name))?;
+        let short = crate::type_names::short(type_name);
+        candidates.iter().find(|serializer| {
+            let class = serializer.serializer_class();
+            class.type_id != type_id && crate::type_names::short(class.type_name) == short
+        })
     }
 
     /// What to tell a user whose value of type `type_name` found no

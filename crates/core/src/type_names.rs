@@ -8,6 +8,13 @@ pub fn short(full: &str) -> String {
     alias_arrays(&strip_paths(full))
 }
 
+/// The outer type's own name, without its path and parameters:
+/// `alloc::vec::Vec<f64>` → `Vec`.
+pub(crate) fn base(full: &str) -> &str {
+    let outer = full.split('<').next().unwrap_or(full);
+    outer.rsplit("::").next().unwrap_or(outer)
+}
+
 /// Drops every `path::` prefix: `alloc::vec::Vec<alloc::string::String>` → `Vec<String>`.
 fn strip_paths(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
@@ -63,10 +70,11 @@ fn parse_owned_array(after: &str) -> Option<(String, usize)> {
         let n: usize = rest[..digits_end].parse().ok()?;
         (n.to_string(), rest[digits_end..].strip_prefix("]>")?)
     };
-    let rest = rest
-        .strip_prefix(", ")?
-        .strip_prefix(element)?
-        .strip_prefix('>')?;
+    // ndarray 0.17 repeats the element type as a third parameter; 0.16 did not.
+    let rest = match rest.strip_prefix(", ") {
+        Some(rest) => rest.strip_prefix(element)?.strip_prefix('>')?,
+        None => rest.strip_prefix('>')?,
+    };
     let consumed = after.len() - rest.len();
     Some((format!("Array{dims}<{element}>"), consumed))
 }
@@ -118,6 +126,15 @@ mod tests {
             ),
             "Option<Array0<f64>>"
         );
+        assert_eq!(
+            short(
+                "ndarray::ArrayBase<ndarray::data_repr::OwnedRepr<f64>, ndarray::dimension::dim::Dim<[usize; 2]>>"
+            ),
+            "Array2<f64>",
+            "ndarray 0.16's two parameters"
+        );
+        assert_eq!(super::base("alloc::vec::Vec<alloc::string::String>"), "Vec");
+        assert_eq!(super::base("f64"), "f64");
         // Views are not owned arrays: paths go, the rest stays.
         assert_eq!(
             short(
