@@ -112,3 +112,46 @@ fn an_array_of_another_ndarray_release_is_named_as_the_cause() {
         other => panic!("expected NoSerializer, got {other}"),
     }
 }
+
+// Generic helpers name the bounds the storage needs.
+fn load<T: serde::de::DeserializeOwned + 'static>(
+    storage: &functionfuse::Storage,
+    task: &str,
+) -> functionfuse::Result<T> {
+    storage.read_task("wf", task)
+}
+fn store<T: functionfuse::Savable + ?Sized>(
+    storage: &functionfuse::Storage,
+    task: &str,
+    value: &T,
+) -> functionfuse::Result<()> {
+    storage.save("wf", task, value)
+}
+
+/// The calls a user trial expected to compile, each checked by value.
+#[test]
+fn unsized_and_borrowed_values_save_as_users_write_them() {
+    let (storage, _dir) = file_storage();
+    storage.save("wf", "literal", "hello").unwrap();
+    let owned = String::from("borrowed");
+    storage.save("wf", "borrowed", owned.as_str()).unwrap();
+    let values = vec![1.5, 2.5, 3.5].into_boxed_slice();
+    storage.save("wf", "slice", &values[..2]).unwrap();
+    assert_eq!(
+        storage.read_task::<String>("wf", "literal").unwrap(),
+        "hello"
+    );
+    assert_eq!(
+        storage.read_task::<String>("wf", "borrowed").unwrap(),
+        "borrowed"
+    );
+    assert_eq!(
+        storage.read_task::<Vec<f64>>("wf", "slice").unwrap(),
+        [1.5, 2.5]
+    );
+
+    store(&storage, "generic", "via a helper").unwrap();
+    assert_eq!(load::<String>(&storage, "generic").unwrap(), "via a helper");
+    let mean: f64 = storage.cached("wf", "mean", || 2.0).unwrap();
+    assert!((mean - 2.0).abs() < f64::EPSILON);
+}

@@ -170,13 +170,19 @@ pub(crate) fn reading() -> bool {
 /// reference to write. `Some(Err(message))`: failed; the context keeps the
 /// structured error.
 pub(crate) fn pickle<T: Any>(value: &T) -> Option<Result<u32, String>> {
+    pickle_dyn(value, std::any::type_name::<T>())
+}
+
+/// [`pickle`] of a value known as `dyn Any`, whose type is named `type_name`.
+pub(crate) fn pickle_dyn(value: &dyn Any, type_name: &str) -> Option<Result<u32, String>> {
+    let type_id = value.type_id();
     let serializer = with_top(|context| match context.mode {
         Mode::Save(_) => Some(
             context
                 .pool
-                .for_type(TypeId::of::<T>())
+                .for_type(type_id)
                 .cloned()
-                .ok_or_else(|| no_serializer::<T>(&context.pool)),
+                .ok_or_else(|| no_serializer(&context.pool, type_id, type_name)),
         ),
         Mode::Read(_) => None,
     })
@@ -280,7 +286,11 @@ fn prepare_unpickle<T: Any>(context: &Context, index: u32) -> Result<Prepared, E
     };
     let requested = type_names::short(std::any::type_name::<T>());
     let Some(serializer) = context.pool.for_type(TypeId::of::<T>()).cloned() else {
-        return Err(no_serializer::<T>(&context.pool));
+        return Err(no_serializer(
+            &context.pool,
+            TypeId::of::<T>(),
+            std::any::type_name::<T>(),
+        ));
     };
     if serializer.name() != pid.serializer {
         return Err(Error::TypeMismatch {
@@ -302,10 +312,9 @@ fn prepare_unpickle<T: Any>(context: &Context, index: u32) -> Result<Prepared, E
     ))
 }
 
-fn no_serializer<T: Any>(pool: &SerializerPool) -> Error {
-    let type_name = std::any::type_name::<T>();
+fn no_serializer(pool: &SerializerPool, type_id: TypeId, type_name: &str) -> Error {
     Error::NoSerializer {
         type_name: type_names::short(type_name),
-        hint: pool.missing_hint(TypeId::of::<T>(), type_name),
+        hint: pool.missing_hint(type_id, type_name),
     }
 }

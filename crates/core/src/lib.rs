@@ -40,7 +40,7 @@ pub use registry::{
     BackendConstructor, PersistentSerializerRegistration, StorageBackendRegistration, linked_kinds,
 };
 pub use serializer::{PersistentId, PersistentSerializer, SerializerClass};
-pub use storage::{Cached, Origin, Storage};
+pub use storage::{Cached, Origin, Savable, Storage};
 
 /// Re-exports for the registration macros; not part of the API.
 #[doc(hidden)]

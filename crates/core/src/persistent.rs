@@ -91,14 +91,37 @@ where
 {
     match context::pickle(value) {
         None => value.serialize(serializer),
-        Some(Ok(index)) => serializer.serialize_newtype_struct(
+        Some(picked) => serialize_reference(picked, serializer),
+    }
+}
+
+/// [`serialize`] for a whole value [`Storage::save`](crate::Storage::save)
+/// knows as `dyn Any` (its serializer was found by type already).
+pub(crate) fn serialize_whole<S: Serializer>(
+    value: &dyn Any,
+    type_name: &str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match context::pickle_dyn(value, type_name) {
+        None => Err(S::Error::custom("no save in progress on this thread")),
+        Some(picked) => serialize_reference(picked, serializer),
+    }
+}
+
+/// Writes the reference to persistent object `index`, or the error.
+fn serialize_reference<S: Serializer>(
+    picked: Result<u32, String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match picked {
+        Ok(index) => serializer.serialize_newtype_struct(
             rmp_serde::MSGPACK_EXT_STRUCT_NAME,
             &(
                 PERSISTENT_EXT_TYPE,
                 serde_bytes::Bytes::new(&reference_bytes(index)),
             ),
         ),
-        Some(Err(message)) => Err(S::Error::custom(message)),
+        Err(message) => Err(S::Error::custom(message)),
     }
 }
 

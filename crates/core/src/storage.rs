@@ -16,6 +16,34 @@ use crate::registry::SerializerPool;
 use crate::serializer::{PersistentId, PersistentSerializer};
 use crate::type_names;
 
+/// A value [`Storage::save`] takes: any `'static` type that is `Serialize`,
+/// sized or not (`str`, slices). Implemented for every such type; there is
+/// nothing to implement.
+pub trait Savable: Serialize + Any {
+    /// The value as `dyn Any`, for its persistent serializer; `None` for
+    /// unsized values, which no persistent serializer takes.
+    #[doc(hidden)]
+    fn as_any(&self) -> Option<&dyn Any>;
+}
+
+impl<T: Serialize + Any> Savable for T {
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
+    }
+}
+
+impl Savable for str {
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
+}
+
+impl<T: Serialize + Any> Savable for [T] {
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
+}
+
 /// Where a [`Storage::cached`] value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -106,7 +134,13 @@ impl Storage {
     /// big data written by this call is removed — unless the backend failed
     /// after the new record was in place (a final `fsync`, a lost reply):
     /// then the new record stands, complete with its big data.
-    pub fn save<T: Serialize + Any>(&self, workflow: &str, task: &str, value: &T) -> Result<()> {
+    ///
+    /// `T` may be unsized (`str`, slices): `save("wf", "t", "hello")` and
+    /// `save("wf", "t", &values[..10])` work. It must be `'static` (own its
+    /// data, or borrow only `'static` data): finding its persistent
+    /// serializer needs its `TypeId`; save borrowed data through an owned
+    /// copy or a slice.
+    pub fn save<T: Savable + ?Sized>(&self, workflow: &str, task: &str, value: &T) -> Result<()> {
         validate_workflow(workflow)?;
         validate_task(task)?;
         let replaced = self.stored_ids(workflow, task);
@@ -410,7 +444,7 @@ impl Storage {
     /// Logs a warning when `T` has no serializer but a type of the same
     /// name has one: the user's `T` comes from another version of its crate
     /// and is stored inline, which they did not mean.
-    fn warn_of_namesake<T: Any>(&self, workflow: &str, task: &str) {
+    fn warn_of_namesake<T: Any + ?Sized>(&self, workflow: &str, task: &str) {
         let type_name = std::any::type_name::<T>();
         if let Some(serializer) = self.pool.for_namesake(TypeId::of::<T>(), type_name) {
             log::warn!(
@@ -530,13 +564,14 @@ impl Storage {
 /// Encodes the payload: the whole value through its persistent serializer
 /// when `whole`, otherwise with MessagePack (structs as maps, so that other
 /// languages see field names).
-fn encode_payload<T: Serialize + Any>(value: &T, whole: bool) -> Result<Vec<u8>, String> {
+fn encode_payload<T: Savable + ?Sized>(value: &T, whole: bool) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(128);
     let mut serializer = rmp_serde::Serializer::new(&mut out).with_struct_map();
-    let encoded = if whole {
-        crate::persistent::serialize(value, &mut serializer)
-    } else {
-        value.serialize(&mut serializer)
+    let encoded = match value.as_any() {
+        Some(value) if whole => {
+            crate::persistent::serialize_whole(value, std::any::type_name::<T>(), &mut serializer)
+        }
+        _ => value.serialize(&mut serializer),
     };
     encoded.map(|()| out).map_err(|e| e.to_string())
 }
