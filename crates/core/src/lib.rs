@@ -34,7 +34,8 @@ pub use config::{StorageConfig, storage_factory};
 pub use error::{DamagedObject, Error, Result, StorageFailure, StoredTypeMismatch};
 pub use persistent::Persistent;
 pub use protocols::{
-    FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL, S3Protocol,
+    BoxFuture, FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL,
+    S3Protocol,
 };
 pub use registry::{
     BackendConstructor, PersistentSerializerRegistration, StorageBackendRegistration, linked_kinds,

@@ -7,9 +7,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
+use std::future::Future;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::error::{Result, StorageFailure};
@@ -62,42 +64,109 @@ pub trait FileProtocol: Send + Sync + fmt::Debug {
     fn list(&self) -> anyhow::Result<Vec<String>>;
 }
 
+/// A boxed future, as [`S3Protocol`]'s methods return (object safe, and
+/// free of any async runtime: the protocol runs them on its own, see
+/// [`S3Protocol::block_on`]).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 /// An object-store namespace under one workflow's big-data prefix.
 ///
-/// Keys are relative to that prefix and may contain `/`.
+/// Keys are relative to that prefix and may contain `/`. Operations are
+/// futures so that a serializer can keep many requests in flight (a zarr
+/// array is many objects); [`S3Protocol::block_on`] runs one to completion
+/// from synchronous code, and the `*_blocking` helpers on `dyn S3Protocol`
+/// run single operations.
+///
+/// Errors are `anyhow` errors; an implementation wraps failures of the
+/// object store itself in [`StorageFailure`] so that
+/// [`Storage`](crate::Storage) reports them as
+/// [`Error::Backend`](crate::Error::Backend).
 pub trait S3Protocol: Send + Sync + fmt::Debug {
-    /// The full prefix the keys live under (for messages and interop).
+    /// The full prefix the keys live under, as `s3://bucket/prefix/...` (for
+    /// messages and interop).
     fn prefix(&self) -> &str;
 
+    /// How many requests a caller may keep in flight.
+    fn concurrency(&self) -> usize;
+
     /// Stores `bytes` under `key`, replacing any object there.
-    ///
-    /// # Errors
-    /// When the object store refuses or cannot be reached.
-    fn put(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()>;
+    fn put<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, anyhow::Result<()>>;
 
     /// The whole object, or `None` when there is none.
-    ///
-    /// # Errors
-    /// When the object store refuses or cannot be reached.
-    fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>>;
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<Vec<u8>>>>;
 
-    /// A byte range of the object, or `None` when there is none.
-    ///
-    /// # Errors
-    /// When the object store refuses or cannot be reached.
-    fn get_range(&self, key: &str, range: Range<u64>) -> anyhow::Result<Option<Vec<u8>>>;
+    /// A byte range of the object, or `None` when there is none. A range
+    /// that runs past the end of the object is an error.
+    fn get_range<'a>(
+        &'a self,
+        key: &'a str,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<Vec<u8>>>>;
 
-    /// Deletes an object; a missing object is not an error.
-    ///
-    /// # Errors
-    /// When the object store refuses or cannot be reached.
-    fn delete(&self, key: &str) -> anyhow::Result<()>;
+    /// The object's size, or `None` when there is none.
+    fn size<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<u64>>>;
 
-    /// Every key that starts with `prefix` (relative keys, sorted).
+    /// Deletes objects (in batches where the store allows); missing objects
+    /// are not an error.
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// Every key that starts with `prefix`, with its size (relative keys, sorted).
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, anyhow::Result<Vec<(String, u64)>>>;
+
+    /// Runs `future` to completion on the protocol's runtime and waits for
+    /// it; callable from any thread, also one of another async runtime.
+    fn block_on(&self, future: BoxFuture<'_, ()>);
+}
+
+impl dyn S3Protocol + '_ {
+    /// Runs one operation of this protocol to completion.
+    fn run<'a, T: Send + 'a>(
+        &'a self,
+        operation: BoxFuture<'a, anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let mut result = None;
+        self.block_on(Box::pin(async {
+            result = Some(operation.await);
+        }));
+        result.unwrap_or_else(|| {
+            Err(anyhow::anyhow!(
+                "the S3 protocol's runtime dropped an operation"
+            ))
+        })
+    }
+
+    /// [`put`](S3Protocol::put), waiting for it.
     ///
     /// # Errors
     /// When the object store refuses or cannot be reached.
-    fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>>;
+    pub fn put_blocking(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.run(self.put(key, bytes))
+    }
+
+    /// [`get`](S3Protocol::get), waiting for it.
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    pub fn get_blocking(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        self.run(self.get(key))
+    }
+
+    /// [`delete_many`](S3Protocol::delete_many) of one key, waiting for it.
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    pub fn delete_blocking(&self, key: &str) -> anyhow::Result<()> {
+        let keys = [key.to_owned()];
+        self.run(self.delete_many(&keys))
+    }
+
+    /// [`list`](S3Protocol::list), waiting for it.
+    ///
+    /// # Errors
+    /// When the object store refuses or cannot be reached.
+    pub fn list_blocking(&self, prefix: &str) -> anyhow::Result<Vec<(String, u64)>> {
+        self.run(self.list(prefix))
+    }
 }
 
 /// One protocol's interface.

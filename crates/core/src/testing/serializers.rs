@@ -136,7 +136,7 @@ impl<B: Blob> PersistentSerializer for RecordingSerializer<B> {
             (new_file.commit()?, FILE_PROTOCOL)
         } else if let Some(s3) = protocols.s3() {
             let key = unique_key();
-            s3.put(&key, blob.bytes())?;
+            s3.put_blocking(&key, blob.bytes().to_vec())?;
             (key, S3_PROTOCOL)
         } else {
             return Err(protocols.missing(self.name, &[FILE_PROTOCOL, S3_PROTOCOL]));
@@ -162,7 +162,7 @@ impl<B: Blob> PersistentSerializer for RecordingSerializer<B> {
         let bytes = if let Some(file) = protocols.file() {
             std::fs::read(file.path(&pid.location)?)?
         } else if let Some(s3) = protocols.s3() {
-            s3.get(&pid.location)?.context("blob is missing")?
+            s3.get_blocking(&pid.location)?.context("blob is missing")?
         } else {
             return Err(protocols.missing(self.name, &[FILE_PROTOCOL, S3_PROTOCOL]));
         };
@@ -174,7 +174,7 @@ impl<B: Blob> PersistentSerializer for RecordingSerializer<B> {
         if let Some(file) = protocols.file() {
             file.remove(&pid.location)
         } else if let Some(s3) = protocols.s3() {
-            s3.delete(&pid.location)
+            s3.delete_blocking(&pid.location)
         } else {
             Err(protocols.missing(self.name, &[FILE_PROTOCOL, S3_PROTOCOL]))
         }
@@ -212,7 +212,11 @@ pub fn big_data(backend: &dyn StorageBackend, workflow: &str) -> Vec<String> {
     if let Some(file) = protocols.file() {
         file.list().expect("list big data")
     } else if let Some(s3) = protocols.s3() {
-        s3.list("").expect("list big data")
+        s3.list_blocking("")
+            .expect("list big data")
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect()
     } else {
         Vec::new()
     }

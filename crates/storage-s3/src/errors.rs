@@ -1,0 +1,75 @@
+//! Turning SDK errors into messages that say what failed and what to do.
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use functionfuse_core::StorageFailure;
+
+/// What kind of failure an SDK error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// 404 / `NoSuchKey`.
+    NotFound,
+    /// `NoSuchBucket`.
+    NoBucket,
+    /// 403: wrong or missing credentials, or no permission.
+    Denied,
+    /// No connection could be made or it broke (after retries).
+    Unreachable,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies `error`.
+pub(crate) fn classify<E, R>(error: &SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata,
+    R: HasStatus,
+{
+    match error {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status_code();
+            match (service.err().code(), status) {
+                (Some("NoSuchBucket"), _) => Failure::NoBucket,
+                (Some("NoSuchKey"), _) | (_, 404) => Failure::NotFound,
+                (Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"), _)
+                | (_, 403) => Failure::Denied,
+                _ => Failure::Other,
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Failure::Unreachable,
+        _ => Failure::Other,
+    }
+}
+
+/// The status code of a raw response.
+pub(crate) trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// A [`StorageFailure`] for `error` while `doing` (e.g. `PUT s3://b/k`),
+/// with a hint for the failures users can fix.
+pub(crate) fn failure<E, R>(error: &SdkError<E, R>, doing: &str, endpoint: &str) -> StorageFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: HasStatus + std::fmt::Debug + Send + Sync + 'static,
+{
+    let hint = match classify(error) {
+        Failure::Unreachable => format!(
+            "; cannot reach the S3 endpoint {endpoint}: is the server running and the address right?"
+        ),
+        Failure::Denied => {
+            "; access denied: check the credentials (`key`/`secret`, AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY, or the profile) and their permissions"
+                .to_owned()
+        }
+        Failure::NoBucket => "; the bucket does not exist".to_owned(),
+        Failure::NotFound | Failure::Other => String::new(),
+    };
+    let message = format!("{}", DisplayErrorContext(error));
+    StorageFailure::new(format!("cannot {doing}{hint}"), anyhow::anyhow!(message))
+}
