@@ -87,7 +87,7 @@ impl S3Protocol for S3BigData {
             Ok(keys
                 .into_iter()
                 .filter_map(|(key, size)| {
-                    key.strip_prefix(&self.prefix)
+                    key.strip_prefix(&self.key_prefix)
                         .map(|relative| (relative.to_owned(), size))
                 })
                 .collect())
