@@ -60,6 +60,12 @@ pub(crate) fn write<A: Element>(
     array: &ArrayViewD<'_, A>,
     options: &NdarrayOptions,
 ) -> anyhow::Result<u32> {
+    if let Compression::Zstd { .. } = options.compression {
+        bail!(
+            "HDF5 files support deflate compression, not zstd (zstd is for zarr arrays on S3): \
+             use {{\"codec\": \"deflate\", \"level\": 1..9}} on file storages"
+        );
+    }
     let file = create(path)?;
     let (dataset, check) = if array.ndim() == 0 {
         let dataset = file.new_dataset::<A>().shape(()).create(DATASET)?;

@@ -34,6 +34,8 @@ mod element;
 mod hdf5_file;
 mod options;
 mod serializer;
+mod zarr_array;
+mod zarr_store;
 
 use std::sync::Arc;
 
@@ -42,8 +44,9 @@ use ndarray::{Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 
 pub use element::Element;
 pub use hdf5_file::{DATASET, SERIALIZER_ATTR, VERSION_ATTR};
-pub use options::{Compression, NdarrayOptions};
+pub use options::{Compression, NdarrayOptions, ZARR_CHUNK_BYTES};
 pub use serializer::NdarraySerializer;
+pub use zarr_array::ZARR_SUFFIX;
 
 /// The serializer's name in persistent ids.
 pub const NAME: &str = "ndarray";

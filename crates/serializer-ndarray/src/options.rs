@@ -11,19 +11,27 @@ pub enum Compression {
     #[default]
     None,
     /// zlib's deflate (`gzip` in h5py) at `level` 0–9 (0 stores), after the byte
-    /// shuffle filter; readable by every HDF5 tool.
+    /// shuffle filter on HDF5; zarr's `gzip` codec on S3. Readable by every
+    /// HDF5 tool and by zarr-python.
     Deflate {
         /// 1 (fast) to 9 (small).
         level: u8,
     },
+    /// Zstandard at `level` (1 fast … 22 small; zarr's `zstd` codec): zarr
+    /// arrays on S3 only, since HDF5 has no standard zstd filter.
+    Zstd {
+        /// 1 (fast) to 22 (small); 3 is zstd's default.
+        level: i32,
+    },
 }
 
-/// Options of the ndarray serializer.
+/// Options of the ndarray serializer, for HDF5 files and zarr arrays alike.
 ///
-/// The default, a contiguous uncompressed dataset, is the fastest: the file
-/// is written and read in one pass at file-system speed. Compression needs
-/// chunks; when it is on and `chunk` is unset, chunks of about 1 MiB are
-/// chosen.
+/// On files, the default, a contiguous uncompressed dataset, is the
+/// fastest: the file is written and read in one pass at file-system speed.
+/// Compression needs chunks; when it is on and `chunk` is unset, chunks of
+/// about 1 MiB are chosen. On S3, every zarr array is chunked (about 4 MiB
+/// per chunk unless `chunk` says otherwise) and uncompressed by default.
 ///
 /// ```
 /// use functionfuse_serializer_ndarray::{Compression, NdarrayOptions};
@@ -60,22 +68,44 @@ impl NdarrayOptions {
         if self.compression == Compression::None {
             return None;
         }
-        Some(default_chunk(shape, element_size))
+        Some(default_chunk(shape, element_size, HDF5_CHUNK_BYTES))
+    }
+
+    /// The chunk shape of a zarr array of `shape`: `chunk` clipped to the
+    /// array, else about [`ZARR_CHUNK_BYTES`] per chunk; never a zero extent
+    /// (zarr forbids them; an empty array simply has no chunks).
+    pub(crate) fn zarr_chunk_for(&self, shape: &[usize], element_size: usize) -> Vec<u64> {
+        let chunk = match &self.chunk {
+            Some(chunk) if chunk.len() == shape.len() && !chunk.contains(&0) => {
+                chunk.iter().zip(shape).map(|(c, s)| (*c).min(*s)).collect()
+            }
+            _ => default_chunk(shape, element_size, ZARR_CHUNK_BYTES),
+        };
+        chunk
+            .into_iter()
+            .map(|extent| extent.max(1) as u64)
+            .collect()
     }
 }
 
-/// About 1 MiB chunks: whole rows of the trailing dimensions, splitting the
-/// leading ones.
-fn default_chunk(shape: &[usize], element_size: usize) -> Vec<usize> {
-    const TARGET_BYTES: usize = 1 << 20;
+/// Target size of a chunk of a compressed HDF5 dataset.
+const HDF5_CHUNK_BYTES: usize = 1 << 20;
+
+/// Target size of a zarr chunk: one object, one request; measured in
+/// docs/benchmarks.md (W3).
+pub const ZARR_CHUNK_BYTES: usize = 4 << 20;
+
+/// Chunks of about `target_bytes`: whole rows of the trailing dimensions,
+/// splitting the leading ones.
+fn default_chunk(shape: &[usize], element_size: usize, target_bytes: usize) -> Vec<usize> {
     let mut chunk = shape.to_vec();
     let mut bytes: usize = shape.iter().product::<usize>() * element_size.max(1);
     for extent in &mut chunk {
-        if bytes <= TARGET_BYTES {
+        if bytes <= target_bytes {
             break;
         }
         let rest = bytes / *extent;
-        *extent = (TARGET_BYTES / rest.max(1)).clamp(1, *extent);
+        *extent = (target_bytes / rest.max(1)).clamp(1, *extent);
         bytes = rest * *extent;
     }
     chunk

@@ -2,17 +2,18 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use functionfuse_core::{
-    DamagedObject, FILE_PROTOCOL, PersistentId, PersistentSerializer, Protocols, SerializerClass,
-    StoredTypeMismatch,
+    DamagedObject, FILE_PROTOCOL, PersistentId, PersistentSerializer, ProtocolInterface, Protocols,
+    S3_PROTOCOL, S3Protocol, SerializerClass, StoredTypeMismatch,
 };
 use ndarray::{Array, Dimension};
 
 use crate::element::Element;
 use crate::options::NdarrayOptions;
-use crate::{FORMAT_VERSION, NAME, hdf5_file, mismatch};
+use crate::{FORMAT_VERSION, NAME, hdf5_file, mismatch, zarr_array};
 
 /// Stores `Array<A, D>` as one HDF5 file per array through `FILE_PROTOCOL`.
 ///
@@ -57,30 +58,38 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         let array = obj
             .downcast_ref::<Array<A, D>>()
             .context("handed an object that is not the array type it serves")?;
-        let Some(file) = protocols.file() else {
-            return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
-        };
-        let new_file = file.create("h5")?;
-        let check = hdf5_file::write(
-            new_file.temp_path(),
-            &array.view().into_dyn(),
-            &self.options,
-        )
-        .with_context(|| format!("cannot write HDF5 file {}", new_file.temp_path().display()))?;
-        let location = new_file
-            .commit()
-            .context("cannot move the HDF5 file into place")?;
+        let view = array.view().into_dyn();
         let mut metadata = serde_json::Map::new();
         metadata.insert("dtype".into(), A::DTYPE.into());
         metadata.insert("shape".into(), array.shape().into());
-        metadata.insert("format".into(), "hdf5".into());
-        metadata.insert("dataset".into(), hdf5_file::DATASET.into());
+        // HDF5 on files, zarr on S3: the storage's protocols decide.
+        let (location, protocol, check) = if let Some(file) = protocols.file() {
+            let new_file = file.create("h5")?;
+            let check = hdf5_file::write(new_file.temp_path(), &view, &self.options).with_context(
+                || format!("cannot write HDF5 file {}", new_file.temp_path().display()),
+            )?;
+            let location = new_file.commit()?;
+            metadata.insert("format".into(), "hdf5".into());
+            metadata.insert("dataset".into(), hdf5_file::DATASET.into());
+            (location, FILE_PROTOCOL, check)
+        } else if let Some(s3) = shared_s3(protocols) {
+            let location = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                zarr_array::ZARR_SUFFIX
+            );
+            let check = zarr_array::write(&s3, &location, &view, &self.options)?;
+            metadata.insert("format".into(), "zarr".into());
+            (location, S3_PROTOCOL, check)
+        } else {
+            return Err(protocols.missing(NAME, &[FILE_PROTOCOL, S3_PROTOCOL]));
+        };
         metadata.insert(CHECKSUM_KEY.into(), check.into());
         Ok(PersistentId {
             serializer: NAME.to_owned(),
             version: FORMAT_VERSION,
             location,
-            protocol: FILE_PROTOCOL.to_owned(),
+            protocol: protocol.to_owned(),
             metadata,
         })
     }
@@ -97,47 +106,81 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
             );
         }
         check_metadata::<A, D>(pid)?;
-        let Some(file) = protocols.file() else {
-            return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
+        let array = if pid.protocol == S3_PROTOCOL {
+            let Some(s3) = shared_s3(protocols) else {
+                return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
+            };
+            zarr_array::read::<A>(
+                &s3,
+                &pid.location,
+                recorded_shape(pid).as_deref(),
+                recorded_checksum(pid),
+            )?
+        } else {
+            read_hdf5::<A, D>(pid, protocols)?
         };
-        let damaged = |location: String, reason: String| DamagedObject { location, reason };
-        let path = file
-            .path(&pid.location)
-            .map_err(|e| damaged(pid.location.clone(), format!("not a file name ({e})")))?;
-        if !path.is_file() {
-            return Err(damaged(path.display().to_string(), "missing".to_owned()).into());
-        }
-        let shape = recorded_shape(pid);
-        let expected = hdf5_file::Expected {
-            shape: shape.as_deref(),
-            checksum: recorded_checksum(pid),
-        };
-        let array = hdf5_file::read::<A, Array<A, D>>(&path, expected).map_err(|error| {
-            // The record's dtype was checked against the request already: a
-            // file that disagrees with its own record is damage, which
-            // `cached` recomputes, not a wrong request.
-            if error.is::<StoredTypeMismatch>() && !pid.metadata.contains_key("dtype") {
-                error
-            } else {
-                damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
-            }
-        })?;
         let ndim = array.ndim();
         let array = array.into_dimensionality::<D>().map_err(|_| {
             mismatch::<Array<A, D>>(
                 format!("{} array of {ndim} dimensions", A::DTYPE),
-                format!("the file holds {ndim} dimensions"),
+                format!("the stored array has {ndim} dimensions"),
             )
         })?;
         Ok(Box::new(array))
     }
 
     fn remove(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+        if pid.protocol == S3_PROTOCOL {
+            let Some(s3) = protocols.s3() else {
+                return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
+            };
+            return zarr_array::remove(s3, &pid.location);
+        }
         let Some(file) = protocols.file() else {
             return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
         };
         file.remove(&pid.location)
     }
+}
+
+/// The S3 protocol, shared: zarrs' stores own their storage.
+fn shared_s3(protocols: &Protocols) -> Option<Arc<dyn S3Protocol>> {
+    match protocols.get(S3_PROTOCOL) {
+        Some(ProtocolInterface::S3(s3)) => Some(Arc::clone(s3)),
+        _ => None,
+    }
+}
+
+/// Reads the HDF5 file of `pid`.
+fn read_hdf5<A: Element, D: Dimension + 'static>(
+    pid: &PersistentId,
+    protocols: &Protocols,
+) -> anyhow::Result<ndarray::ArrayD<A>> {
+    let Some(file) = protocols.file() else {
+        return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
+    };
+    let damaged = |location: String, reason: String| DamagedObject { location, reason };
+    let path = file
+        .path(&pid.location)
+        .map_err(|e| damaged(pid.location.clone(), format!("not a file name ({e})")))?;
+    if !path.is_file() {
+        return Err(damaged(path.display().to_string(), "missing".to_owned()).into());
+    }
+    let shape = recorded_shape(pid);
+    let expected = hdf5_file::Expected {
+        shape: shape.as_deref(),
+        checksum: recorded_checksum(pid),
+    };
+    hdf5_file::read::<A, Array<A, D>>(&path, expected).map_err(|error| {
+        // The record's dtype was checked against the request already: a
+        // file that disagrees with its own record is damage, which
+        // `cached` recomputes, not a wrong request.
+        if error.is::<StoredTypeMismatch>() && !pid.metadata.contains_key("dtype") {
+            error
+        } else {
+            damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
+        }
+    })
 }
 
 /// The key of the data's [`checksum`](crate::checksum) in the persistent

@@ -7,7 +7,7 @@ use anyhow::bail;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use functionfuse_core::StorageFailure;
+use functionfuse_core::{DamagedObject, StorageFailure};
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::errors::{Failure, classify, failure};
@@ -44,12 +44,7 @@ impl Bucket {
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: crate::errors::HasStatus + std::fmt::Debug + Send + Sync + 'static,
     {
-        failure(
-            error,
-            &format!("{doing} {}", self.url(key)),
-            &self.endpoint,
-        )
-        .into()
+        failure(error, &format!("{doing} {}", self.url(key)), &self.endpoint).into()
     }
 
     pub(crate) async fn put(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
@@ -136,8 +131,17 @@ impl Bucket {
             Err(error) if classify(&error) == Failure::NotFound => return Ok(None),
             Err(error) => return Err(self.failure(&error, "GET", key)),
         };
-        let body = output.body.collect().await.map_err(|e| {
-            StorageFailure::new(format!("cannot read the body of {}", self.url(key)), e)
+        let body = output.body.collect().await.map_err(|error| {
+            let message = format!("{}", aws_sdk_s3::error::DisplayErrorContext(&error));
+            if message.contains("checksum mismatch") {
+                // The object changed since the store checksummed it: damage,
+                // not a failure of the storage.
+                return anyhow::Error::new(DamagedObject {
+                    location: self.url(key),
+                    reason: format!("damaged: it fails the checksum S3 keeps for it ({message})"),
+                });
+            }
+            StorageFailure::new(format!("cannot read the body of {}", self.url(key)), error).into()
         })?;
         Ok(Some(Vec::from(body.into_bytes())))
     }
