@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use functionfuse::{Storage, StorageConfig, storage_factory};
+use functionfuse_s3_server::{S3Server, TEST_BUCKET};
 
 /// A file storage in a fresh folder, opened through [`storage_factory`] as
 /// a user would; keep the folder alive.
@@ -18,6 +19,67 @@ pub fn file_storage() -> (Storage, tempfile::TempDir) {
     let folder = tempfile::tempdir().expect("temporary folder");
     let config = StorageConfig::new("file", serde_json::json!({ "path": folder.path() }));
     (storage_factory(&config).expect("file storage"), folder)
+}
+
+/// The S3 server this test process shares (s3s-fs on 127.0.0.1).
+///
+/// # Panics
+/// When it cannot start.
+pub fn s3_server() -> &'static S3Server {
+    S3Server::shared().expect("the test S3 server")
+}
+
+/// A Function Fuse style config of an S3 storage over a fresh prefix of
+/// the test bucket, and that prefix.
+pub fn s3_config() -> (StorageConfig, String) {
+    let server = s3_server();
+    let prefix = format!("t{}", unique());
+    let config = StorageConfig::new(
+        "S3",
+        serde_json::json!({
+            "path": format!("/{TEST_BUCKET}/{prefix}"),
+            "s3fs": {
+                "key": server.access_key(),
+                "secret": server.secret_key(),
+                "endpoint_url": server.endpoint(),
+            },
+        }),
+    );
+    (config, prefix)
+}
+
+/// An S3 storage over a fresh prefix, opened through [`storage_factory`],
+/// and the server's folder of that prefix.
+///
+/// # Panics
+/// When the storage cannot be opened.
+pub fn s3_storage() -> (Storage, PathBuf) {
+    s3_storage_with(|_| {})
+}
+
+/// As [`s3_storage`], with the config's options edited first.
+///
+/// # Panics
+/// When the storage cannot be opened.
+pub fn s3_storage_with(edit: impl FnOnce(&mut serde_json::Value)) -> (Storage, PathBuf) {
+    let (mut config, prefix) = s3_config();
+    edit(&mut config.options);
+    let storage = storage_factory(&config).expect("S3 storage");
+    (storage, s3_server().root().join(TEST_BUCKET).join(prefix))
+}
+
+/// A name no other call of this process returns.
+pub fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos()),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The Python the interop tests use: `FUNCTIONFUSE_PYTHON` (set by

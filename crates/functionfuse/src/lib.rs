@@ -7,7 +7,8 @@
 //! | feature | default | adds |
 //! |---------|---------|------|
 //! | `file`  | yes     | storage kind `"file"` ([`storage_file`]) |
-//! | `ndarray` | yes   | `ndarray` arrays as HDF5 files ([`serializer_ndarray`]); needs libhdf5 |
+//! | `s3`    | yes     | storage kind `"S3"` ([`storage_s3`]): AWS S3, `MinIO`, Ceph, R2, ... |
+//! | `ndarray` | yes   | `ndarray` arrays as HDF5 files on local storages and zarr v3 arrays on S3 ([`serializer_ndarray`]); needs libhdf5 |
 //!
 //! ```
 //! use functionfuse::{StorageConfig, storage_factory};
@@ -32,6 +33,13 @@ pub use functionfuse_core::*;
 /// registration of kind `"file"` is seen.
 #[cfg(feature = "file")]
 pub use functionfuse_storage_file as storage_file;
+
+/// The S3 backend (feature `s3`).
+///
+/// Naming the crate here also links it, so that its `inventory`
+/// registration of kind `"S3"` is seen.
+#[cfg(feature = "s3")]
+pub use functionfuse_storage_s3 as storage_s3;
 
 /// The ndarray serializer (feature `ndarray`).
 #[cfg(feature = "ndarray")]
