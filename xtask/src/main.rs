@@ -2,10 +2,12 @@
 //!
 //! - `setup`: installs the system packages the build and tests need.
 //! - `ci`: setup, then every check CI runs.
-//! - `demo`: setup, then the example pipeline.
+//! - `demo`: setup, then the example pipeline (`--s3`: against an S3 server).
+//! - `s3`: an S3-protocol server in the foreground, for trying the S3 storage.
 //! - `bench`: setup, then the workload benchmarks (release).
 
 mod cmd;
+mod s3;
 mod setup;
 
 use anyhow::Result;
@@ -32,9 +34,22 @@ enum Task {
     Ci,
     /// Run the example pipeline twice: computed, then read back from ./storage.
     Demo {
-        /// Storage folder.
-        #[arg(long, default_value = "storage")]
-        path: String,
+        /// Storage folder (with --s3: the S3 server's folder).
+        #[arg(long)]
+        path: Option<String>,
+        /// Run it against an S3 server (s3s-fs) started for the demo.
+        #[arg(long)]
+        s3: bool,
+    },
+    /// Run an S3-protocol server (s3s-fs) on 127.0.0.1 until Ctrl-C, printing
+    /// its endpoint, keys and a storage config.
+    S3 {
+        /// The folder that holds the buckets.
+        #[arg(long, default_value = "s3-data")]
+        folder: String,
+        /// The port.
+        #[arg(long, default_value_t = 9000)]
+        port: u16,
     },
     /// Run the workload benchmarks and print one JSON object per workload.
     Bench {
@@ -58,23 +73,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.task {
         Task::Setup => setup::system_packages(),
         Task::Ci => ci(),
-        Task::Demo { path } => {
-            setup::system_packages()?;
-            for run in ["first", "second"] {
-                println!("\n=== {run} run ===");
-                cargo(&[
-                    "run",
-                    "--quiet",
-                    "-p",
-                    "functionfuse",
-                    "--example",
-                    "demo",
-                    "--",
-                    &path,
-                ])?;
-            }
-            Ok(())
-        }
+        Task::Demo { path, s3 } => demo(path, s3),
+        Task::S3 { folder, port } => s3::serve(folder.as_ref(), port),
         Task::Bench { args } => {
             setup::system_packages()?;
             let mut command = vec![
@@ -89,6 +89,42 @@ fn run(cli: Cli) -> Result<()> {
             cargo(&command)
         }
     }
+}
+
+/// The demo pipeline twice, on a folder or on an S3 server started here.
+fn demo(path: Option<String>, on_s3: bool) -> Result<()> {
+    setup::system_packages()?;
+    let server;
+    let target = if on_s3 {
+        let folder = path.unwrap_or_else(|| "storage-s3".to_owned());
+        server = s3::start(folder.as_ref(), 0)?;
+        println!(
+            "S3 server (s3s-fs) on {}, bucket `{}` in {folder}/",
+            server.endpoint(),
+            s3::BUCKET
+        );
+        vec![
+            "--config".to_owned(),
+            s3::config(&server, "demo").to_string(),
+        ]
+    } else {
+        vec![path.unwrap_or_else(|| "storage".to_owned())]
+    };
+    for run in ["first", "second"] {
+        println!("\n=== {run} run ===");
+        let mut args = vec![
+            "run",
+            "--quiet",
+            "-p",
+            "functionfuse",
+            "--example",
+            "demo",
+            "--",
+        ];
+        args.extend(target.iter().map(String::as_str));
+        cargo(&args)?;
+    }
+    Ok(())
 }
 
 fn ci() -> Result<()> {

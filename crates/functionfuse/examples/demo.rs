@@ -2,7 +2,7 @@
 //! Run it twice (`cargo xtask demo` does): the second run reads every
 //! result from the storage instead of recomputing it.
 //!
-//! Usage: `cargo run -p functionfuse --example demo -- [STORAGE_FOLDER]`
+//! Usage: `cargo run -p functionfuse --example demo -- [STORAGE_FOLDER | --config STORAGE_CONFIG_JSON]`
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -59,12 +59,29 @@ where
     Ok(cached.value)
 }
 
+/// The storage config: a JSON `StorageConfig` given as `--config JSON`
+/// (what `cargo xtask demo --s3` passes), else a folder (default `storage`).
+fn storage_config() -> anyhow::Result<StorageConfig> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [flag, json] if flag == "--config" => Ok(serde_json::from_str(json)?),
+        [path] => Ok(StorageConfig::new(
+            "file",
+            serde_json::json!({ "path": path }),
+        )),
+        [] => Ok(StorageConfig::new(
+            "file",
+            serde_json::json!({ "path": "storage" }),
+        )),
+        _ => anyhow::bail!("usage: demo [FOLDER | --config STORAGE_CONFIG_JSON]"),
+    }
+}
+
 fn main() -> anyhow::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "storage".to_owned());
-    let config = StorageConfig::new("file", serde_json::json!({ "path": path }));
+    let config = storage_config()?;
     let storage = storage_factory(&config)?;
+    let path = storage.backend().location();
+    let on_s3 = storage.backend().kind() == "S3";
     println!(
         "pipeline `{WORKFLOW}` on {} storage at {path}",
         storage.backend().kind()
@@ -109,9 +126,18 @@ fn main() -> anyhow::Result<()> {
         summary.covariance.shape(),
     );
     println!("\nstored tasks: {:?}", storage.list_tasks(WORKFLOW, "*")?);
-    println!("records are in {path}/{WORKFLOW}/<task>, arrays in {path}/{WORKFLOW}/bigdata/*.h5");
-    println!("list them:      ls {path}/{WORKFLOW}");
-    println!("read in Python: see docs/format.md (msgpack) and docs/serializers.md (h5py)");
-    println!("start over:     rm -r {path}");
+    if on_s3 {
+        println!(
+            "records are objects {path}{WORKFLOW}/<task>, arrays zarr v3 arrays {path}{WORKFLOW}/bigdata/*.zarr"
+        );
+        println!("read in Python: see docs/s3.md (boto3 + msgpack, zarr-python)");
+    } else {
+        println!(
+            "records are in {path}/{WORKFLOW}/<task>, arrays in {path}/{WORKFLOW}/bigdata/*.h5"
+        );
+        println!("list them:      ls {path}/{WORKFLOW}");
+        println!("read in Python: see docs/format.md (msgpack) and docs/serializers.md (h5py)");
+        println!("start over:     rm -r {path}");
+    }
     Ok(())
 }
