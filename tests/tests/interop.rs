@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use functionfuse::ndarray::{Array0, Array1, Array2, Array3, ShapeBuilder};
 use functionfuse::{Persistent, Storage, record};
-use functionfuse_tests::{file_storage, python, run, scripts};
+use functionfuse_tests::{file_storage, python, run, s3_server, s3_storage, scripts};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -282,4 +282,134 @@ fn python_msgpack_reads_records_with_the_documented_snippet() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("ExtraData"));
+}
+
+#[test]
+#[ignore = "needs a Python with zarr 3: run `cargo xtask ci`"]
+fn zarr_python_reads_arrays_written_to_s3() {
+    let (storage, folder) = s3_storage();
+    let f64s = Array2::from_shape_fn((300, 7), |(i, j)| i as f64 * 0.25 - j as f64);
+    let i32s = Array3::from_shape_fn((2, 3, 4), |(i, j, k)| (i * 100 + j * 10 + k) as i32 - 50);
+    let bools = Array1::from(vec![true, false, true]);
+    let scalar = Array0::from_elem((), 7_u16);
+    let empty = Array2::<f32>::zeros((0, 3));
+    storage.save(WF, "f64", &f64s).unwrap();
+    storage.save(WF, "i32", &i32s).unwrap();
+    storage.save(WF, "bool", &bools).unwrap();
+    storage.save(WF, "scalar", &scalar).unwrap();
+    storage.save(WF, "empty", &empty).unwrap();
+    let tasks = ["f64", "i32", "bool", "scalar", "empty"];
+    let folders: Vec<String> = tasks
+        .iter()
+        .map(|task| {
+            let bytes = storage.backend().get(WF, task).unwrap().unwrap();
+            let pid = &record::decode(&bytes).unwrap().header.persistent_ids[0];
+            folder
+                .join(WF)
+                .join("bigdata")
+                .join(&pid.location)
+                .display()
+                .to_string()
+        })
+        .collect();
+    let script = scripts().join("read_zarr.py");
+    let mut args = vec![script.to_str().unwrap()];
+    args.extend(folders.iter().map(String::as_str));
+    let seen: Value = serde_json::from_str(&run(&python(), &args)).unwrap();
+    let expect = |index: usize, dtype: &str, shape: Value, values: Value| {
+        let array = &seen[index];
+        assert_eq!(array["dtype"], dtype, "{array}");
+        assert_eq!(array["shape"], shape, "{array}");
+        assert_eq!(array["values"], values, "{array}");
+        assert_eq!(
+            array["attrs"]["functionfuse_serializer"], "ndarray",
+            "{array}"
+        );
+        assert!(
+            array["codecs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "Crc32cCodec"),
+            "{array}"
+        );
+    };
+    expect(
+        0,
+        "float64",
+        json!([300, 7]),
+        json!(f64s.as_slice().unwrap()),
+    );
+    expect(
+        1,
+        "int32",
+        json!([2, 3, 4]),
+        json!(i32s.as_slice().unwrap()),
+    );
+    expect(2, "bool", json!([3]), json!([true, false, true]));
+    expect(3, "uint16", json!([]), json!([7]));
+    expect(4, "float32", json!([0, 3]), json!([]));
+}
+
+/// The Python snippet of docs/s3.md (it imports the one of docs/format.md,
+/// written beside it).
+fn s3_docs_snippet(dir: &Path) -> PathBuf {
+    docs_snippet(dir);
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/s3.md"))
+        .unwrap();
+    let marker = "<!-- read_s3_record.py -->\n```python\n";
+    let start = doc.find(marker).expect("marked snippet") + marker.len();
+    let end = start + doc[start..].find("```").unwrap();
+    let path = dir.join("read_s3_record.py");
+    std::fs::write(&path, &doc[start..end]).unwrap();
+    path
+}
+
+#[test]
+#[ignore = "needs a Python with boto3 and msgpack: run `cargo xtask ci`"]
+fn python_reads_s3_records_with_boto3_and_the_documented_snippet() {
+    let (storage, folder) = s3_storage();
+    let report = Report {
+        name: "on s3".into(),
+        scores: vec![0.75],
+        status: Status::Done,
+        retry: Status::Failed { code: 4 },
+        note: Some("kept in a bucket".into()),
+        matrix: Persistent(Array2::from_elem((2, 2), 0.5)),
+    };
+    storage.save(WF, "report", &report).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let snippet = s3_docs_snippet(dir.path());
+    let server = s3_server();
+    let bucket_root = server.root().join(functionfuse_s3_server::TEST_BUCKET);
+    let key = folder
+        .strip_prefix(&bucket_root)
+        .unwrap()
+        .join(WF)
+        .join("report");
+    let output = std::process::Command::new(python())
+        .args([
+            snippet.to_str().unwrap(),
+            functionfuse_s3_server::TEST_BUCKET,
+            key.to_str().unwrap(),
+        ])
+        .env("AWS_ENDPOINT_URL", server.endpoint())
+        .env("AWS_ACCESS_KEY_ID", server.access_key())
+        .env("AWS_SECRET_ACCESS_KEY", server.secret_key())
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["payload"]["name"], "on s3");
+    assert_eq!(seen["payload"]["note"], "kept in a bucket");
+    assert_eq!(seen["payload"]["retry"], json!({"Failed": {"code": 4}}));
+    let pid = &seen["header"]["persistent_ids"][0];
+    assert_eq!(pid["protocol"], "s3 protocol");
+    assert_eq!(pid["metadata"]["format"], "zarr");
+    assert_eq!(seen["payload"]["matrix"]["$persistent"], *pid);
 }

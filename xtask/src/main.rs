@@ -30,7 +30,7 @@ struct Cli {
 enum Task {
     /// Install the system packages the build needs (libhdf5, pkg-config, h5dump).
     Setup,
-    /// Run every check of CI: format, lints, tests, interop with h5py/h5dump/msgpack, cargo-deny.
+    /// Run every check of CI: format, lints, tests, interop with h5py/h5dump/zarr-python/boto3/msgpack, cargo-deny.
     Ci,
     /// Run the example pipeline twice: computed, then read back from ./storage.
     Demo {
@@ -155,13 +155,16 @@ fn ci() -> Result<()> {
         "--",
         "--ignored",
     ];
-    cmd::step("interop (h5py, h5dump, msgpack)", || {
-        cmd::cargo_test(
-            &interop,
-            &[("FUNCTIONFUSE_PYTHON", python.as_os_str())],
-            &mut counts,
-        )
-    })?;
+    cmd::step(
+        "interop (h5py, h5dump, zarr-python, boto3, msgpack)",
+        || {
+            cmd::cargo_test(
+                &interop,
+                &[("FUNCTIONFUSE_PYTHON", python.as_os_str())],
+                &mut counts,
+            )
+        },
+    )?;
     cmd::step("docs", || {
         cmd::cargo_with_env(
             &["doc", "--workspace", "--no-deps", "--quiet"],

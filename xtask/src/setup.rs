@@ -90,12 +90,16 @@ fn apt_install(names: &[&str]) -> Result<()> {
     apt(&install)
 }
 
-/// A virtualenv in `target/python` with h5py, numpy, msgpack and crc32c, for the
+/// A virtualenv in `target/python` with h5py, numpy, msgpack, crc32c, zarr 3
+/// and boto3, for the
 /// interop tests; returns its Python.
 pub(crate) fn python_env() -> Result<PathBuf> {
     let venv = workspace_root().join("target/python");
     let python = venv.join("bin/python");
-    let check = ["-c", "import crc32c, h5py, msgpack, numpy"];
+    let check = [
+        "-c",
+        "import boto3, crc32c, h5py, msgpack, numpy, zarr; assert zarr.__version__ >= '3'",
+    ];
     if succeeds(&python, &check) {
         println!(
             "setup: Python interop environment present ({})",
@@ -119,6 +123,8 @@ pub(crate) fn python_env() -> Result<PathBuf> {
         "msgpack>=1.0",
         "numpy>=1.26",
         "crc32c>=2.4",
+        "zarr>=3.1",
+        "boto3>=1.34",
     ]))?;
     if !succeeds(&python, &check) {
         bail!(

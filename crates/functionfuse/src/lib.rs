@@ -61,3 +61,7 @@ mod guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/serializers.md")]
 mod serializers_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/s3.md")]
+mod s3_guide {}
