@@ -10,7 +10,16 @@
 //!   (`read_exact` into a reused buffer) and hdf5-metno writing one
 //!   contiguous dataset directly.
 //!
-//! Set `FUNCTIONFUSE_BENCH_W2_MIB` to shrink W2 for a quick look.
+//! - W3: a 256 MiB `f64` array saved to and read from the S3 storage (zarr)
+//!   on an in-process s3s-fs server, against one PUT/GET of the same bytes
+//!   and a multipart upload / ranged GETs with the same requests in flight.
+//! - W3-remote: W3 with 20 ms added to every request (a remote bucket).
+//! - W4: 1,000 small records saved to and read from the S3 storage, against
+//!   1,000 raw PUTs and GETs of the same bytes.
+//!
+//! Set `FUNCTIONFUSE_BENCH_W2_MIB` / `FUNCTIONFUSE_BENCH_W3_MIB` to shrink
+//! W2 / W3 for a quick look, and `FUNCTIONFUSE_BENCH=w3,w4` to run some
+//! workloads only.
 
 // A benchmark has nothing to recover: any failure aborts it.
 #![allow(clippy::expect_used, clippy::panic, clippy::cast_possible_wrap)]
@@ -25,10 +34,16 @@ use serde_json::{Value, json};
 
 #[path = "workloads/runs.rs"]
 mod runs;
+#[path = "workloads/s3.rs"]
+mod s3;
 #[path = "workloads/w1.rs"]
 mod w1;
 #[path = "workloads/w2.rs"]
 mod w2;
+#[path = "workloads/w3.rs"]
+mod w3;
+#[path = "workloads/w4.rs"]
+mod w4;
 
 /// Interleaved rounds behind each ratio.
 const ROUNDS: usize = 7;
@@ -112,20 +127,97 @@ fn measure(
     (interleaved, by_criterion)
 }
 
+/// Whether `workload` is to run (`FUNCTIONFUSE_BENCH`, default all).
+fn selected(workload: &str) -> bool {
+    std::env::var("FUNCTIONFUSE_BENCH").map_or(true, |list| {
+        list.split(',')
+            .any(|item| item.trim().eq_ignore_ascii_case(workload))
+    })
+}
+
 fn main() {
     let criterion_dir = target_dir().join("criterion");
     let mut criterion = Criterion::default()
         .output_directory(&criterion_dir)
         .configure_from_args();
+    if selected("w1") || selected("w2") {
+        files(&mut criterion, &criterion_dir);
+    }
+    if selected("w3") {
+        w3(&mut criterion, &criterion_dir, "w3", Duration::ZERO);
+    }
+    if selected("w3-remote") {
+        w3(&mut criterion, &criterion_dir, "w3-remote", Duration::from_millis(20));
+    }
+    if selected("w4") {
+        w4(&mut criterion, &criterion_dir);
+    }
+    criterion.final_summary();
+    let _ = std::fs::remove_dir_all(target_dir().join("bench-data"));
+}
 
+/// W3 or W3-remote, with `latency` added to every request.
+fn w3(criterion: &mut Criterion, criterion_dir: &Path, name: &str, latency: Duration) {
+    let fixture = w3::Fixture::new(&data_dir(name), latency);
+    let (times, by_criterion) = measure(criterion, criterion_dir, name, 10, &mut w3::runs(&fixture));
+    let mb = w3::bytes() as f64 / 1e6;
+    let speed = |run: &str| mb / times[run];
+    let best_put = speed("raw_put").max(speed("raw_multipart_put"));
+    let best_get = speed("raw_get").max(speed("raw_ranged_get"));
+    println!(
+        "{}",
+        json!({
+            "workload": if latency.is_zero() { "W3" } else { "W3-remote" },
+            "bytes": w3::bytes(),
+            "latency_ms": latency.as_millis(),
+            "save_mb_s": round(speed("save"), 1),
+            "raw_put_mb_s": round(speed("raw_put"), 1),
+            "raw_multipart_put_mb_s": round(speed("raw_multipart_put"), 1),
+            "save_ratio_vs_best_raw": round(speed("save") / best_put, 3),
+            "save_ratio_vs_multipart": round(speed("save") / speed("raw_multipart_put"), 3),
+            "read_mb_s": round(speed("read"), 1),
+            "raw_get_mb_s": round(speed("raw_get"), 1),
+            "raw_ranged_get_mb_s": round(speed("raw_ranged_get"), 1),
+            "read_ratio_vs_best_raw": round(speed("read") / best_get, 3),
+            "read_ratio_vs_ranged": round(speed("read") / speed("raw_ranged_get"), 3),
+            "target": if latency.is_zero() { 1.0 } else { 0.8 },
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+}
+
+fn w4(criterion: &mut Criterion, criterion_dir: &Path) {
+    let fixture = w4::Fixture::new(&data_dir("w4"));
+    let (times, by_criterion) = measure(criterion, criterion_dir, "w4", 6, &mut w4::runs(&fixture));
+    let records = w4::RECORDS as f64;
+    let rate = |run: &str| records / times[run];
+    println!(
+        "{}",
+        json!({
+            "workload": "W4",
+            "records": w4::RECORDS,
+            "record_bytes": fixture.record_len(),
+            "save_per_s": round(rate("save"), 0),
+            "raw_put_per_s": round(rate("raw_put"), 0),
+            "save_ratio": round(rate("save") / rate("raw_put"), 3),
+            "read_per_s": round(rate("read"), 0),
+            "raw_get_per_s": round(rate("raw_get"), 0),
+            "read_ratio": round(rate("read") / rate("raw_get"), 3),
+            "target": 0.8,
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+}
+
+/// W1 and W2, on files.
+fn files(criterion: &mut Criterion, criterion_dir: &Path) {
     let w1 = RefCell::new(w1::Fixture::new(&data_dir("w1")));
     let w2 = RefCell::new(w2::Fixture::new(&data_dir("w2")));
     settle();
-    let (w1_times, w1_criterion) =
-        measure(&mut criterion, &criterion_dir, "w1", 6, &mut w1::runs(&w1));
-    let (w2_times, w2_criterion) =
-        measure(&mut criterion, &criterion_dir, "w2", 8, &mut w2::runs(&w2));
-    criterion.final_summary();
+    let (w1_times, w1_criterion) = measure(criterion, criterion_dir, "w1", 6, &mut w1::runs(&w1));
+    let (w2_times, w2_criterion) = measure(criterion, criterion_dir, "w2", 8, &mut w2::runs(&w2));
 
     let records = w1::RECORDS as f64;
     let rate = |name: &str| records / w1_times[name];
@@ -169,5 +261,4 @@ fn main() {
         })
     );
     drop((w1, w2));
-    let _ = std::fs::remove_dir_all(target_dir().join("bench-data"));
 }

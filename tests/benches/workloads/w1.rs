@@ -21,7 +21,7 @@ pub(crate) struct Small {
     samples: [f64; 10],
 }
 
-fn small(i: usize) -> Small {
+pub(crate) fn small(i: usize) -> Small {
     Small {
         id: i as i64,
         value: i as f64 * 0.5,
