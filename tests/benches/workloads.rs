@@ -147,7 +147,12 @@ fn main() {
         w3(&mut criterion, &criterion_dir, "w3", Duration::ZERO);
     }
     if selected("w3-remote") {
-        w3(&mut criterion, &criterion_dir, "w3-remote", Duration::from_millis(20));
+        w3(
+            &mut criterion,
+            &criterion_dir,
+            "w3-remote",
+            Duration::from_millis(20),
+        );
     }
     if selected("w4") {
         w4(&mut criterion, &criterion_dir);
@@ -159,7 +164,8 @@ fn main() {
 /// W3 or W3-remote, with `latency` added to every request.
 fn w3(criterion: &mut Criterion, criterion_dir: &Path, name: &str, latency: Duration) {
     let fixture = w3::Fixture::new(&data_dir(name), latency);
-    let (times, by_criterion) = measure(criterion, criterion_dir, name, 10, &mut w3::runs(&fixture));
+    let (times, by_criterion) =
+        measure(criterion, criterion_dir, name, 10, &mut w3::runs(&fixture));
     let mb = w3::bytes() as f64 / 1e6;
     let speed = |run: &str| mb / times[run];
     let best_put = speed("raw_put").max(speed("raw_multipart_put"));
@@ -201,6 +207,8 @@ fn w4(criterion: &mut Criterion, criterion_dir: &Path) {
             "save_per_s": round(rate("save"), 0),
             "raw_put_per_s": round(rate("raw_put"), 0),
             "save_ratio": round(rate("save") / rate("raw_put"), 3),
+            "overwrite_per_s": round(rate("overwrite"), 0),
+            "overwrite_ratio": round(rate("overwrite") / rate("raw_put"), 3),
             "read_per_s": round(rate("read"), 0),
             "raw_get_per_s": round(rate("raw_get"), 0),
             "read_ratio": round(rate("read") / rate("raw_get"), 3),

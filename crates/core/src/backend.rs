@@ -32,6 +32,25 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     /// When the record cannot be written; the old record is then intact.
     fn put(&self, workflow: &str, task: &str, record: &[u8]) -> anyhow::Result<()>;
 
+    /// Stores a record only when the task has none, atomically with the
+    /// check where the store allows (S3's `If-None-Match: *`): `Some(true)`
+    /// when it was written, `Some(false)` when a record exists (nothing was
+    /// written). `None`, the default, says the backend cannot; then
+    /// [`Storage`](crate::Storage) reads the old record's header and calls
+    /// [`put`](Self::put). Saving a new task then takes one request.
+    ///
+    /// # Errors
+    /// When the record cannot be written; the old record is then intact.
+    fn put_if_absent(
+        &self,
+        workflow: &str,
+        task: &str,
+        record: &[u8],
+    ) -> anyhow::Result<Option<bool>> {
+        let _ = (workflow, task, record);
+        Ok(None)
+    }
+
     /// The record's bytes, or `None` when there is none.
     ///
     /// # Errors

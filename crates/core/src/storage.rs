@@ -143,7 +143,6 @@ impl Storage {
     pub fn save<T: Savable + ?Sized>(&self, workflow: &str, task: &str, value: &T) -> Result<()> {
         validate_workflow(workflow)?;
         validate_task(task)?;
-        let replaced = self.stored_ids(workflow, task);
         let context = Context::new(
             Arc::clone(&self.pool),
             Arc::clone(&self.backend),
@@ -168,6 +167,9 @@ impl Storage {
                 }));
             }
         };
+        // The big data of the record this save replaces, read just before
+        // the new record goes in.
+        let mut replaced = Vec::new();
         let header = RecordHeader {
             type_name: std::any::type_name::<T>().to_owned(),
             persistent_ids: written.iter().map(|(_, pid)| pid.clone()).collect(),
@@ -180,6 +182,14 @@ impl Storage {
                 reason,
             })
             .and_then(|bytes| {
+                // A new task needs no look at an old record: one request
+                // where the backend can create atomically.
+                match self.backend.put_if_absent(workflow, task, &bytes) {
+                    Ok(Some(true)) => return Ok(()),
+                    Ok(Some(false) | None) => {}
+                    Err(e) => return Err(self.backend_error(e)),
+                }
+                replaced = self.stored_ids(workflow, task);
                 self.backend
                     .put(workflow, task, &bytes)
                     .map_err(|e| self.backend_error(e))

@@ -140,6 +140,20 @@ impl StorageBackend for S3Backend {
             .block_on(self.bucket.put(&key, record.to_vec()))
     }
 
+    fn put_if_absent(
+        &self,
+        workflow: &str,
+        task: &str,
+        record: &[u8],
+    ) -> anyhow::Result<Option<bool>> {
+        let key = self.record_key(workflow, task)?;
+        let written = self
+            .bucket
+            .runtime
+            .block_on(self.bucket.put_if_absent(&key, record.to_vec()))?;
+        Ok(Some(written))
+    }
+
     fn get(&self, workflow: &str, task: &str) -> anyhow::Result<Option<Vec<u8>>> {
         let key = self.record_key(workflow, task)?;
         self.bucket.runtime.block_on(self.bucket.get(&key))

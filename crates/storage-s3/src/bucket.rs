@@ -59,6 +59,25 @@ impl Bucket {
         Ok(())
     }
 
+    /// Stores `bytes` under `key` when no object is there (`If-None-Match: *`);
+    /// returns whether it was written.
+    pub(crate) async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<bool> {
+        match self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .if_none_match("*")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if classify(&error) == Failure::Exists => Ok(false),
+            Err(error) => Err(self.failure(&error, "PUT", key)),
+        }
+    }
+
     /// The whole object, or `None`.
     pub(crate) async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
         self.get_with_range(key, None).await

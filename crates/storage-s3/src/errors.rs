@@ -10,6 +10,8 @@ pub(crate) enum Failure {
     NotFound,
     /// `NoSuchBucket`.
     NoBucket,
+    /// 412: a conditional request's condition failed (the object exists).
+    Exists,
     /// 403: wrong or missing credentials, or no permission.
     Denied,
     /// No connection could be made or it broke (after retries).
@@ -30,6 +32,7 @@ where
             match (service.err().code(), status) {
                 (Some("NoSuchBucket"), _) => Failure::NoBucket,
                 (Some("NoSuchKey"), _) | (_, 404) => Failure::NotFound,
+                (Some("PreconditionFailed"), _) | (_, 412) => Failure::Exists,
                 (Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"), _)
                 | (_, 403) => Failure::Denied,
                 _ => Failure::Other,
@@ -68,7 +71,7 @@ where
                 .to_owned()
         }
         Failure::NoBucket => "; the bucket does not exist".to_owned(),
-        Failure::NotFound | Failure::Other => String::new(),
+        Failure::NotFound | Failure::Exists | Failure::Other => String::new(),
     };
     let message = format!("{}", DisplayErrorContext(error));
     StorageFailure::new(format!("cannot {doing}{hint}"), anyhow::anyhow!(message))

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use futures::{StreamExt as _, TryStreamExt as _};
 use functionfuse::ndarray::Array2;
+use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::runs::Run;
 use crate::s3::{BUCKET, Bench};
@@ -34,7 +34,11 @@ pub(crate) fn bytes() -> usize {
 /// many MiB) and `FUNCTIONFUSE_BENCH_W3_ZSTD` (a zstd level).
 fn serializer_options() -> Option<functionfuse::serializer_ndarray::NdarrayOptions> {
     use functionfuse::serializer_ndarray::{Compression, NdarrayOptions};
-    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
     let chunk_mib = var("FUNCTIONFUSE_BENCH_W3_CHUNK_MIB");
     let zstd = var("FUNCTIONFUSE_BENCH_W3_ZSTD");
     if chunk_mib.is_none() && zstd.is_none() {
@@ -58,9 +62,9 @@ impl Fixture {
     pub(crate) fn new(base: &Path, latency: Duration) -> Self {
         let mut bench = Bench::new(base, "w3");
         if let Some(options) = serializer_options() {
-            bench
-                .storage
-                .register_persistent_serializers(functionfuse::serializer_ndarray::serializers(&options));
+            bench.storage.register_persistent_serializers(
+                functionfuse::serializer_ndarray::serializers(&options),
+            );
         }
         let rows = bytes() / 8 / 1024;
         let array = Array2::from_shape_fn((rows, 1024), |(i, j)| (i * 1024 + j) as f64 * 0.25);
@@ -72,7 +76,11 @@ impl Fixture {
         };
         // Reads need something to read before the first write run.
         fixture.raw_put();
-        fixture.bench.storage.save("wf", "array", &fixture.array).expect("save");
+        fixture
+            .bench
+            .storage
+            .save("wf", "array", &fixture.array)
+            .expect("save");
         fixture.bench.server.faults().set_latency(latency);
         fixture
     }
@@ -105,39 +113,44 @@ impl Fixture {
                 .await
                 .expect("create upload");
             let id = upload.upload_id().expect("upload id");
-            let parts: Vec<CompletedPart> = futures::stream::iter(self.raw.chunks(PART).enumerate())
-                .map(|(index, _)| {
-                    let number = index as i32 + 1;
-                    let begin = index * PART;
-                    let body = self.raw.slice(begin..(begin + PART).min(self.raw.len()));
-                    async move {
-                        let part = client
-                            .upload_part()
-                            .bucket(BUCKET)
-                            .key("raw-multipart")
-                            .upload_id(id)
-                            .part_number(number)
-                            .body(ByteStream::from(body))
-                            .send()
-                            .await?;
-                        Ok::<_, aws_sdk_s3::Error>(
-                            CompletedPart::builder()
+            let parts: Vec<CompletedPart> =
+                futures::stream::iter(self.raw.chunks(PART).enumerate())
+                    .map(|(index, _)| {
+                        let number = index as i32 + 1;
+                        let begin = index * PART;
+                        let body = self.raw.slice(begin..(begin + PART).min(self.raw.len()));
+                        async move {
+                            let part = client
+                                .upload_part()
+                                .bucket(BUCKET)
+                                .key("raw-multipart")
+                                .upload_id(id)
                                 .part_number(number)
-                                .set_e_tag(part.e_tag().map(str::to_owned))
-                                .build(),
-                        )
-                    }
-                })
-                .buffered(IN_FLIGHT)
-                .try_collect()
-                .await
-                .expect("upload parts");
+                                .body(ByteStream::from(body))
+                                .send()
+                                .await?;
+                            Ok::<_, aws_sdk_s3::Error>(
+                                CompletedPart::builder()
+                                    .part_number(number)
+                                    .set_e_tag(part.e_tag().map(str::to_owned))
+                                    .build(),
+                            )
+                        }
+                    })
+                    .buffered(IN_FLIGHT)
+                    .try_collect()
+                    .await
+                    .expect("upload parts");
             client
                 .complete_multipart_upload()
                 .bucket(BUCKET)
                 .key("raw-multipart")
                 .upload_id(id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
                 .send()
                 .await
                 .expect("complete upload");
@@ -148,7 +161,10 @@ impl Fixture {
     fn save(&self) -> Duration {
         let _ = self.bench.storage.remove_task("wf", "array");
         let start = Instant::now();
-        self.bench.storage.save("wf", "array", &self.array).expect("save");
+        self.bench
+            .storage
+            .save("wf", "array", &self.array)
+            .expect("save");
         start.elapsed()
     }
 
@@ -187,7 +203,10 @@ impl Fixture {
                         .send()
                         .await
                         .expect("ranged GET");
-                    (begin, object.body.collect().await.expect("body").into_bytes())
+                    (
+                        begin,
+                        object.body.collect().await.expect("body").into_bytes(),
+                    )
                 })
                 .buffer_unordered(IN_FLIGHT)
                 .collect()

@@ -1,6 +1,7 @@
 //! W4: 1,000 small records saved to and read from the S3 storage, one
 //! after another, against 1,000 raw PUTs and GETs of the same bytes
-//! through aws-sdk-s3.
+//! through aws-sdk-s3. Saves go to new tasks (a fresh workflow each run,
+//! as a first pipeline run does) and, separately, over existing ones.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,6 +16,8 @@ pub(crate) const RECORDS: usize = 1_000;
 
 pub(crate) struct Fixture {
     bench: Bench,
+    /// Counts runs, for fresh keys and workflows.
+    run: std::cell::Cell<usize>,
     names: Vec<String>,
     values: Vec<Small>,
     record: Vec<u8>,
@@ -28,9 +31,15 @@ impl Fixture {
         for (name, value) in names.iter().zip(&values) {
             bench.storage.save("wf", name, value).expect("save");
         }
-        let record = bench.storage.backend().get("wf", &names[1]).expect("get").expect("record");
+        let record = bench
+            .storage
+            .backend()
+            .get("wf", &names[1])
+            .expect("get")
+            .expect("record");
         let fixture = Self {
             bench,
+            run: std::cell::Cell::new(0),
             names,
             values,
             record,
@@ -43,7 +52,14 @@ impl Fixture {
         self.record.len()
     }
 
+    fn fresh(&self) -> usize {
+        self.run.set(self.run.get() + 1);
+        self.run.get()
+    }
+
+    /// PUTs under a fresh prefix.
     fn raw_put(&self) -> Duration {
+        let prefix = format!("raw-{}", self.fresh());
         let start = Instant::now();
         self.bench.runtime.block_on(async {
             for name in &self.names {
@@ -51,7 +67,7 @@ impl Fixture {
                     .client
                     .put_object()
                     .bucket(BUCKET)
-                    .key(format!("raw/{name}"))
+                    .key(format!("{prefix}/{name}"))
                     .body(ByteStream::from(self.record.clone()))
                     .send()
                     .await
@@ -61,7 +77,21 @@ impl Fixture {
         start.elapsed()
     }
 
+    /// Saves to new tasks of a fresh workflow.
     fn save(&self) -> Duration {
+        let workflow = format!("new-{}", self.fresh());
+        let start = Instant::now();
+        for (name, value) in self.names.iter().zip(&self.values) {
+            self.bench
+                .storage
+                .save(&workflow, name, value)
+                .expect("save");
+        }
+        start.elapsed()
+    }
+
+    /// Saves over the existing tasks.
+    fn overwrite(&self) -> Duration {
         let start = Instant::now();
         for (name, value) in self.names.iter().zip(&self.values) {
             self.bench.storage.save("wf", name, value).expect("save");
@@ -78,7 +108,7 @@ impl Fixture {
                     .client
                     .get_object()
                     .bucket(BUCKET)
-                    .key(format!("raw/{name}"))
+                    .key(format!("raw-1/{name}"))
                     .send()
                     .await
                     .expect("GET");
@@ -91,7 +121,12 @@ impl Fixture {
     fn read(&self) -> Duration {
         let start = Instant::now();
         for name in &self.names {
-            std::hint::black_box(self.bench.storage.read_task::<Small>("wf", name).expect("read"));
+            std::hint::black_box(
+                self.bench
+                    .storage
+                    .read_task::<Small>("wf", name)
+                    .expect("read"),
+            );
         }
         start.elapsed()
     }
@@ -102,6 +137,7 @@ pub(crate) fn runs(fixture: &Fixture) -> Vec<Run<'_>> {
     vec![
         Run::new("raw_put", || fixture.raw_put()),
         Run::new("save", || fixture.save()),
+        Run::new("overwrite", || fixture.overwrite()),
         Run::new("raw_get", || fixture.raw_get()),
         Run::new("read", || fixture.read()),
     ]
