@@ -48,3 +48,13 @@ pub(crate) fn interleaved(runs: &mut [Run<'_>], rounds: usize) -> Vec<(&'static 
         })
         .collect()
 }
+
+/// `default_mib` MiB in bytes, unless the environment variable `var` gives
+/// another number of MiB.
+pub(crate) fn mib_from_env(var: &str, default_mib: usize) -> usize {
+    let mib: usize = std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_mib);
+    mib << 20
+}

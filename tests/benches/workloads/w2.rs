@@ -13,11 +13,7 @@ use crate::runs::Run;
 
 /// Size of the array: 512 MiB unless `FUNCTIONFUSE_BENCH_W2_MIB` says otherwise.
 pub(crate) fn bytes() -> usize {
-    let mib: usize = std::env::var("FUNCTIONFUSE_BENCH_W2_MIB")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(512);
-    mib << 20
+    crate::runs::mib_from_env("FUNCTIONFUSE_BENCH_W2_MIB", 512)
 }
 
 /// The array, its bytes as a plain buffer, and where each side writes.

@@ -22,11 +22,7 @@ const PART: usize = 16 << 20;
 
 /// Size of the array: 256 MiB unless `FUNCTIONFUSE_BENCH_W3_MIB` says otherwise.
 pub(crate) fn bytes() -> usize {
-    let mib: usize = std::env::var("FUNCTIONFUSE_BENCH_W3_MIB")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(256);
-    mib << 20
+    crate::runs::mib_from_env("FUNCTIONFUSE_BENCH_W3_MIB", 256)
 }
 
 /// Other chunking or compression than the defaults, to measure them:
