@@ -88,6 +88,59 @@ fn a_thread_reading_while_another_overwrites_never_fails() {
     assert_eq!(bigdata.count(), 1, "old arrays are removed");
 }
 
+#[test]
+fn on_s3_a_reader_racing_overwrites_of_a_zarr_array_never_fails() {
+    // 128 chunks an array: reading one spans many requests, so a save can
+    // replace the record and delete the old chunks in between.
+    const ELEMENTS: usize = 1 << 17;
+    let (mut storage, _) = functionfuse_tests::s3_storage();
+    storage.register_persistent_serializers(functionfuse::serializer_ndarray::serializers(
+        &functionfuse::serializer_ndarray::NdarrayOptions {
+            chunk: Some(vec![ELEMENTS / 128]),
+            ..Default::default()
+        },
+    ));
+    let generation = |g: u32| Array1::from_elem(ELEMENTS, f64::from(g));
+    storage.save(WF, TASK, &generation(0)).unwrap();
+    let faults = functionfuse_tests::s3_server().faults();
+    // A bucket's turn time (this test binary has the server to itself).
+    faults.set_latency(Duration::from_millis(2));
+    let done = AtomicBool::new(false);
+    let (reads, errors) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for g in 1..=10 {
+                storage.save(WF, TASK, &generation(g)).unwrap();
+            }
+            done.store(true, Ordering::Release);
+        });
+        let reader = scope.spawn(|| {
+            let (mut reads, mut errors) = (0, Vec::new());
+            while !done.load(Ordering::Acquire) {
+                reads += 1;
+                match storage.read_task::<Array1<f64>>(WF, TASK) {
+                    Ok(array) if array.iter().all(|x| x.to_bits() == array[0].to_bits()) => {}
+                    Ok(_) => errors.push("a torn array".to_owned()),
+                    Err(error) => errors.push(error.to_string()),
+                }
+            }
+            (reads, errors)
+        });
+        reader.join().unwrap()
+    });
+    faults.set_latency(Duration::ZERO);
+    assert!(
+        errors.is_empty(),
+        "{} of {reads} reads failed: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(3)]
+    );
+    assert!(reads > 5, "only {reads} reads raced the writer");
+    assert_eq!(
+        storage.read_task::<Array1<f64>>(WF, TASK).unwrap(),
+        generation(10)
+    );
+}
+
 /// Starts this test binary again as a writer or reader of the storage at `root`.
 fn start(role: &str, id: u32, root: &Path) -> Child {
     Command::new(std::env::current_exe().unwrap())
