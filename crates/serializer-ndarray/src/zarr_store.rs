@@ -213,3 +213,54 @@ impl AsyncListableStorageTraits for ProtocolStore {
             .sum())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use functionfuse_core::{S3Protocol, StorageBackend};
+    use functionfuse_s3_server::{S3Server, TEST_BUCKET};
+    use functionfuse_storage_s3::{S3Backend, S3Options};
+    use zarrs_storage::store_test;
+
+    use super::ProtocolStore;
+
+    /// The big-data protocol of a fresh prefix of the test server's bucket.
+    fn protocol() -> Arc<dyn S3Protocol> {
+        let server = S3Server::shared().unwrap();
+        let backend = S3Backend::open(S3Options {
+            path: format!("{TEST_BUCKET}/store-{}", uuid::Uuid::new_v4().simple()),
+            endpoint_url: Some(server.endpoint()),
+            key: Some(server.access_key().to_owned()),
+            secret: Some(server.secret_key().to_owned()),
+            ..S3Options::default()
+        })
+        .unwrap();
+        let protocols = backend.protocols("wf").unwrap();
+        match protocols.get(functionfuse_core::S3_PROTOCOL) {
+            Some(functionfuse_core::ProtocolInterface::S3(s3)) => Arc::clone(s3),
+            _ => panic!("the S3 backend speaks the S3 protocol"),
+        }
+    }
+
+    /// zarrs' own checks of a store (write, read, list, sizes), as zarrs
+    /// runs them on its stores, against the adapter over a real server.
+    #[test]
+    fn passes_the_zarrs_store_checks() {
+        let s3 = protocol();
+        let store = ProtocolStore::new(Arc::clone(&s3));
+        let mut outcome: Vec<String> = Vec::new();
+        s3.block_on(Box::pin(async {
+            // Errors become text at once: zarrs' are not `Send`.
+            let text = |name: &str, result: Result<(), Box<dyn std::error::Error>>| {
+                result.err().map(|error| format!("{name}: {error}"))
+            };
+            let write = text("write", store_test::async_store_write(&store).await);
+            let read = text("read", store_test::async_store_read(&store).await);
+            let list = text("list", store_test::async_store_list(&store).await);
+            let size = text("list_size", store_test::async_store_list_size(&store).await);
+            outcome = [write, read, list, size].into_iter().flatten().collect();
+        }));
+        assert!(outcome.is_empty(), "{outcome:?}");
+    }
+}
