@@ -269,3 +269,28 @@ fn unknown_options_are_named() {
     );
     let _ = TEST_BUCKET;
 }
+
+#[test]
+fn with_sdk_checksums_a_byte_changed_on_the_server_is_corrupt_too() {
+    for sdk_checksums in [false, true] {
+        let (storage, folder) =
+            s3_storage_with(|options| options["sdk_checksums"] = sdk_checksums.into());
+        let array = Array1::from_shape_fn(100, |i| i as f64);
+        storage.save("wf", "array", &array).unwrap();
+        let zarr = std::fs::read_dir(folder.join("wf/bigdata"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let chunk = zarr.join("c/0");
+        let mut bytes = std::fs::read(&chunk).unwrap();
+        bytes[10] ^= 0x04;
+        std::fs::write(&chunk, bytes).unwrap();
+        let error = storage.read_task::<Array1<f64>>("wf", "array").unwrap_err();
+        assert!(
+            matches!(error, Error::CorruptRecord { .. }),
+            "sdk_checksums {sdk_checksums}: {error}"
+        );
+    }
+}

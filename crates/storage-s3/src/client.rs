@@ -3,7 +3,9 @@
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::config::{
+    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 
 use crate::options::Resolved;
 
@@ -45,6 +47,13 @@ pub(crate) async fn build(options: &Resolved) -> aws_sdk_s3::Client {
     let shared = loader.load().await;
     let mut config =
         aws_sdk_s3::config::Builder::from(&shared).force_path_style(options.path_style);
+    if !options.sdk_checksums {
+        // Ours cover every record and chunk; the SDK's streaming ones are
+        // refused by several S3-compatible stores.
+        config = config
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+    }
     if shared.region().is_none() {
         config = config.region(Region::new(FALLBACK_REGION));
     }

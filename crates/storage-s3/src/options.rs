@@ -57,6 +57,13 @@ pub struct S3Options {
     /// Requests in flight for big data (default 16).
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// Let aws-sdk-s3 add its own CRC checksums to every request that
+    /// allows one and check them on every response (AWS's default since
+    /// 2025). Off by default: every record and every array chunk carries a
+    /// checksum of ours, verified on read, and several S3-compatible stores
+    /// reject the SDK's streaming checksums.
+    #[serde(default)]
+    pub sdk_checksums: bool,
 }
 
 /// The `s3fs` options Function Fuse configs carry.
@@ -111,6 +118,7 @@ pub(crate) struct Resolved {
     pub(crate) operation_timeout: Duration,
     pub(crate) max_attempts: u32,
     pub(crate) concurrency: usize,
+    pub(crate) sdk_checksums: bool,
 }
 
 impl S3Options {
@@ -153,6 +161,7 @@ impl S3Options {
             operation_timeout: seconds(self.operation_timeout_s, 300.0, "operation_timeout_s")?,
             max_attempts: self.max_attempts.unwrap_or(4).max(1),
             concurrency: self.concurrency.unwrap_or(16).max(1),
+            sdk_checksums: self.sdk_checksums,
         })
     }
 }
