@@ -186,16 +186,23 @@ struct Report {
 
 /// The Python snippet of docs/format.md, as written there.
 fn docs_snippet(dir: &Path) -> PathBuf {
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/format.md"))
-            .unwrap();
-    let start = doc
-        .find("<!-- read_record.py -->\n```python\n")
-        .expect("marked snippet")
-        + 34;
-    let end = start + doc[start..].find("```").unwrap();
-    let path = dir.join("read_record.py");
-    std::fs::write(&path, &doc[start..end]).unwrap();
+    extract_snippet("format.md", "read_record.py", dir)
+}
+
+/// Writes the Python snippet of `docs/<doc>` marked `<!-- <name> -->` to
+/// `dir/<name>`, as written in the doc.
+fn extract_snippet(doc: &str, name: &str, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs")
+            .join(doc),
+    )
+    .unwrap();
+    let marker = format!("<!-- {name} -->\n```python\n");
+    let start = text.find(&marker).expect("marked snippet") + marker.len();
+    let end = start + text[start..].find("```").unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, &text[start..end]).unwrap();
     path
 }
 
@@ -355,14 +362,7 @@ fn zarr_python_reads_arrays_written_to_s3() {
 /// written beside it).
 fn s3_docs_snippet(dir: &Path) -> PathBuf {
     docs_snippet(dir);
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/s3.md"))
-        .unwrap();
-    let marker = "<!-- read_s3_record.py -->\n```python\n";
-    let start = doc.find(marker).expect("marked snippet") + marker.len();
-    let end = start + doc[start..].find("```").unwrap();
-    let path = dir.join("read_s3_record.py");
-    std::fs::write(&path, &doc[start..end]).unwrap();
-    path
+    extract_snippet("s3.md", "read_s3_record.py", dir)
 }
 
 #[test]

@@ -194,13 +194,13 @@ impl AsyncListableStorageTraits for ProtocolStore {
                 None => keys.push(key),
                 Some((child, _)) => {
                     let child = StorePrefix::new(format!("{}{child}/", prefix.as_str()))?;
+                    // Keys come sorted: a child's keys are consecutive.
                     if prefixes.last() != Some(&child) {
                         prefixes.push(child);
                     }
                 }
             }
         }
-        prefixes.dedup();
         Ok(StoreKeysPrefixes::new(keys, prefixes))
     }
 

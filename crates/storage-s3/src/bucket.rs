@@ -122,14 +122,8 @@ impl Bucket {
         if len == 0 {
             return Ok(self.size(key).await?.map(|_| Vec::new()));
         }
-        match self
-            .get_with_range(key, Some(format!("bytes=0-{}", len - 1)))
+        self.get_with_range(key, Some(format!("bytes=0-{}", len - 1)))
             .await
-        {
-            Ok(bytes) => Ok(bytes),
-            // An empty object has no byte 0 (416): read it whole.
-            Err(_) => self.get(key).await,
-        }
     }
 
     async fn get_with_range(
@@ -148,6 +142,9 @@ impl Bucket {
         {
             Ok(output) => output,
             Err(error) if classify(&error) == Failure::NotFound => return Ok(None),
+            // A range from byte 0 of an empty object: there is nothing in it
+            // (`get_range` then reports the bytes missing).
+            Err(error) if classify(&error) == Failure::InvalidRange => return Ok(Some(Vec::new())),
             Err(error) => return Err(self.failure(&error, "GET", key)),
         };
         let body = output.body.collect().await.map_err(|error| {

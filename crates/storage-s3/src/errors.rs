@@ -12,6 +12,8 @@ pub(crate) enum Failure {
     NoBucket,
     /// 412: a conditional request's condition failed (the object exists).
     Exists,
+    /// 416: a byte range outside the object.
+    InvalidRange,
     /// 403: wrong or missing credentials, or no permission.
     Denied,
     /// No connection could be made or it broke (after retries).
@@ -33,6 +35,7 @@ where
                 (Some("NoSuchBucket"), _) => Failure::NoBucket,
                 (Some("NoSuchKey"), _) | (_, 404) => Failure::NotFound,
                 (Some("PreconditionFailed"), _) | (_, 412) => Failure::Exists,
+                (Some("InvalidRange"), _) | (_, 416) => Failure::InvalidRange,
                 (Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"), _)
                 | (_, 403) => Failure::Denied,
                 _ => Failure::Other,
@@ -71,7 +74,9 @@ where
                 .to_owned()
         }
         Failure::NoBucket => "; the bucket does not exist".to_owned(),
-        Failure::NotFound | Failure::Exists | Failure::Other => String::new(),
+        Failure::NotFound | Failure::Exists | Failure::InvalidRange | Failure::Other => {
+            String::new()
+        }
     };
     let message = format!("{}", DisplayErrorContext(error));
     StorageFailure::new(format!("cannot {doing}{hint}"), anyhow::anyhow!(message))
