@@ -1,8 +1,23 @@
 //! The byte-level interface every storage backend implements.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use crate::protocols::Protocols;
+
+/// One object a backend holds, as maintenance (`gc`, sizes) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its path relative to the workflow (or, for
+    /// [`StorageBackend::leftovers`], to the storage): `task`,
+    /// `bigdata/<object>`, `bigdata/<array>.zarr/c/0/0`, or a hidden
+    /// temporary such as `.tmp-41-7`.
+    pub path: String,
+    /// Its size in bytes (for a folder: the sum of its files).
+    pub size: u64,
+    /// When it was last written, when the store says.
+    pub modified: Option<SystemTime>,
+}
 
 /// Moves record bytes to and from one place (a folder, a bucket prefix).
 ///
@@ -107,4 +122,73 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     /// # Errors
     /// When the big-data namespace cannot be set up.
     fn protocols(&self, workflow: &str) -> anyhow::Result<Protocols>;
+
+    /// Names of the workflows that hold anything, in any order (names that
+    /// are not valid workflow names are left out). The default says the
+    /// backend cannot list them.
+    ///
+    /// # Errors
+    /// When the storage cannot be listed.
+    fn workflows(&self) -> anyhow::Result<Vec<String>> {
+        anyhow::bail!("the {} backend cannot list its workflows", self.kind())
+    }
+
+    /// Every object under the workflow, records, big data and hidden
+    /// temporaries alike, with size and age, in any order; an unknown
+    /// workflow has none. Maintenance (`verify`, `gc`, sizes) builds on it;
+    /// the default says the backend cannot.
+    ///
+    /// # Errors
+    /// When the storage cannot be listed.
+    fn scan(&self, workflow: &str) -> anyhow::Result<Vec<StoredObject>> {
+        let _ = workflow;
+        anyhow::bail!("the {} backend cannot list its objects", self.kind())
+    }
+
+    /// Deletes objects by their [`scan`](Self::scan) path; missing ones are
+    /// not an error. Paths that could leave the workflow are refused.
+    ///
+    /// # Errors
+    /// When a path is refused or an object cannot be deleted.
+    fn delete_objects(&self, workflow: &str, paths: &[String]) -> anyhow::Result<()> {
+        let _ = (workflow, paths);
+        anyhow::bail!("the {} backend cannot delete objects by path", self.kind())
+    }
+
+    /// What the storage holds outside any workflow that it left itself
+    /// (the file backend's folders of interrupted workflow removals), with
+    /// paths relative to the storage. None by default.
+    ///
+    /// # Errors
+    /// When the storage cannot be listed.
+    fn leftovers(&self) -> anyhow::Result<Vec<StoredObject>> {
+        Ok(Vec::new())
+    }
+
+    /// Deletes leftovers by their [`leftovers`](Self::leftovers) path.
+    ///
+    /// # Errors
+    /// When a path is not a leftover or cannot be deleted.
+    fn delete_leftovers(&self, paths: &[String]) -> anyhow::Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        anyhow::bail!("the {} backend leaves no leftovers to delete", self.kind())
+    }
+}
+
+/// Checks a path handed to [`StorageBackend::delete_objects`]: relative,
+/// `/`-separated, no empty, `.` or `..` segment, no `\` or NUL.
+///
+/// # Errors
+/// A message naming the path.
+pub fn check_object_path(path: &str) -> anyhow::Result<()> {
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+        || path.contains(['\\', '\0'])
+    {
+        anyhow::bail!("invalid object path {path:?}: empty, `.` or `..` segments, `\\` or NUL");
+    }
+    Ok(())
 }

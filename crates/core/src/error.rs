@@ -210,3 +210,16 @@ impl StorageFailure {
         error.chain().any(<dyn std::error::Error>::is::<Self>)
     }
 }
+
+/// The error a persistent serializer's optional operation returns (inside
+/// its `anyhow::Error`) when the serializer does not implement it:
+/// [`PersistentSerializer::verify`](crate::PersistentSerializer::verify)
+/// and [`PersistentSerializer::copy`](crate::PersistentSerializer::copy).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("serializer `{serializer}` cannot {operation} its objects")]
+pub struct Unsupported {
+    /// The serializer's name.
+    pub serializer: String,
+    /// The operation (`"verify"`, `"copy"`).
+    pub operation: &'static str,
+}

@@ -18,6 +18,7 @@ mod backend;
 mod config;
 mod context;
 mod error;
+pub mod maintenance;
 pub mod names;
 pub mod persistent;
 mod protocols;
@@ -29,9 +30,9 @@ mod storage;
 pub mod testing;
 pub mod type_names;
 
-pub use backend::StorageBackend;
+pub use backend::{StorageBackend, StoredObject, check_object_path};
 pub use config::{StorageConfig, storage_factory};
-pub use error::{DamagedObject, Error, Result, StorageFailure, StoredTypeMismatch};
+pub use error::{DamagedObject, Error, Result, StorageFailure, StoredTypeMismatch, Unsupported};
 pub use persistent::Persistent;
 pub use protocols::{
     BoxFuture, FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL,

@@ -101,6 +101,52 @@ pub trait PersistentSerializer: Send + Sync + 'static {
     /// # Errors
     /// When the object exists but cannot be deleted.
     fn remove(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()>;
+
+    /// Checks the object that `pid` refers to without knowing the Rust
+    /// type: that it exists, opens, and matches what `pid` records (type,
+    /// shape, checksum). `ffuse verify` and
+    /// [`Storage::verify`](crate::Storage::verify) call it.
+    ///
+    /// `pid` may name an object of another type this serializer's name also
+    /// serves (one name, many types): decide from `pid`, not from
+    /// [`serializer_class`](Self::serializer_class).
+    ///
+    /// # Errors
+    /// [`DamagedObject`](crate::DamagedObject) when the object is missing or
+    /// does not match; other errors when it cannot be reached. The default
+    /// returns [`Unsupported`](crate::Unsupported): not checked.
+    fn verify(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+        let _ = (pid, protocols);
+        Err(crate::Unsupported {
+            serializer: self.name().to_owned(),
+            operation: "verify",
+        }
+        .into())
+    }
+
+    /// Copies the object that `pid` refers to from one storage (`from`) to
+    /// another (`to`), without knowing the Rust type, and returns its id
+    /// there. The copy goes through `to`'s protocols, so its format may
+    /// change (an ndarray HDF5 file becomes a zarr array on S3).
+    /// [`Storage::copy_workflow`](crate::Storage::copy_workflow) and
+    /// `ffuse cp` call it.
+    ///
+    /// # Errors
+    /// When the object cannot be read or written; nothing may be left in
+    /// `to` then. The default returns [`Unsupported`](crate::Unsupported).
+    fn copy(
+        &self,
+        pid: &PersistentId,
+        from: &Protocols,
+        to: &Protocols,
+    ) -> anyhow::Result<PersistentId> {
+        let _ = (pid, from, to);
+        Err(crate::Unsupported {
+            serializer: self.name().to_owned(),
+            operation: "copy",
+        }
+        .into())
+    }
 }
 
 impl fmt::Debug for dyn PersistentSerializer {

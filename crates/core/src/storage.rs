@@ -70,7 +70,7 @@ pub struct Cached<T> {
 #[derive(Debug, Clone)]
 pub struct Storage {
     backend: Arc<dyn StorageBackend>,
-    pool: Arc<SerializerPool>,
+    pub(crate) pool: Arc<SerializerPool>,
     always_read: bool,
 }
 
@@ -159,7 +159,7 @@ impl Storage {
         let payload = match encoded {
             Ok(payload) => payload,
             Err(reason) => {
-                self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
+                self.remove_written(workflow, &written);
                 return Err(failure.unwrap_or_else(|| Error::Encode {
                     workflow: workflow.to_owned(),
                     task: task.to_owned(),
@@ -167,15 +167,30 @@ impl Storage {
                 }));
             }
         };
-        // The big data of the record this save replaces, read just before
-        // the new record goes in.
-        let mut replaced = Vec::new();
         let header = RecordHeader {
             type_name: std::any::type_name::<T>().to_owned(),
             persistent_ids: written.iter().map(|(_, pid)| pid.clone()).collect(),
             created_ns: now_ns(),
         };
-        let stored = record::encode(&header, &payload)
+        self.store_record(workflow, task, &header, &payload, &written)
+    }
+
+    /// Writes a record whose big data (`written`) is already stored,
+    /// replacing any earlier record and then removing the big data that one
+    /// referenced; on failure removes `written` unless the record went in
+    /// after all.
+    pub(crate) fn store_record(
+        &self,
+        workflow: &str,
+        task: &str,
+        header: &RecordHeader,
+        payload: &[u8],
+        written: &Written,
+    ) -> Result<()> {
+        // The big data of the record this save replaces, read just before
+        // the new record goes in.
+        let mut replaced = Vec::new();
+        let stored = record::encode(header, payload)
             .map_err(|reason| Error::Encode {
                 workflow: workflow.to_owned(),
                 task: task.to_owned(),
@@ -195,11 +210,11 @@ impl Storage {
                     .map_err(|e| self.backend_error(e))
             });
         if let Err(error) = stored {
-            if self.record_holds(workflow, task, &written) {
+            if self.record_holds(workflow, task, written) {
                 // The new record is in place after all: finish the overwrite.
                 self.remove_ids(workflow, &replaced);
             } else {
-                self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
+                self.remove_written(workflow, written);
             }
             return Err(error);
         }
@@ -391,10 +406,7 @@ impl Storage {
     /// [`Error::InvalidName`], [`Error::InvalidPattern`] or [`Error::Backend`].
     pub fn list_tasks(&self, workflow: &str, pattern: &str) -> Result<Vec<String>> {
         validate_workflow(workflow)?;
-        let pattern = glob::Pattern::new(pattern).map_err(|e| Error::InvalidPattern {
-            pattern: pattern.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let pattern = task_pattern(pattern)?;
         let mut tasks: Vec<String> = self
             .backend
             .list(workflow)
@@ -466,7 +478,7 @@ impl Storage {
         }
     }
 
-    fn backend_error(&self, source: anyhow::Error) -> Error {
+    pub(crate) fn backend_error(&self, source: anyhow::Error) -> Error {
         Error::Backend {
             backend: self.backend.kind().to_owned(),
             source,
@@ -489,42 +501,54 @@ impl Storage {
     /// (no checksum: a damaged record's big data is still found); empty
     /// when there is none or it cannot be read at all.
     fn stored_ids(&self, workflow: &str, task: &str) -> Vec<PersistentId> {
-        // Enough for the header of almost any record; larger ones are read whole.
-        const HEADER_PROBE: usize = 64 * 1024;
         if self.pool.is_empty() {
             // Nothing could remove them anyway.
             return Vec::new();
         }
-        let prefix = match self.backend.get_prefix(workflow, task, HEADER_PROBE) {
-            Ok(Some(prefix)) => prefix,
-            Ok(None) => return Vec::new(),
-            Err(error) => {
-                log::warn!(
-                    "cannot read the record of task `{task}` in workflow `{workflow}` ({error:#}); \
-                     the big data it names, if any, stays"
-                );
-                return Vec::new();
-            }
-        };
-        let header = record::decode_header(&prefix).or_else(|reason| {
-            if prefix.len() < HEADER_PROBE {
-                return Err(reason);
-            }
-            match self.backend.get(workflow, task) {
-                Ok(Some(bytes)) => record::decode_header(&bytes),
-                _ => Err(reason),
-            }
-        });
-        header.map_or_else(
-            |reason| {
+        match self.stored_header(workflow, task) {
+            Ok(None) => Vec::new(),
+            Ok(Some(Ok(header))) => header.persistent_ids,
+            Ok(Some(Err(reason))) => {
                 log::warn!(
                     "record of task `{task}` in workflow `{workflow}` is unreadable ({reason}); \
                      the big data it names, if any, stays"
                 );
                 Vec::new()
+            }
+            Err(error) => {
+                log::warn!(
+                    "cannot read the record of task `{task}` in workflow `{workflow}` ({error:#}); \
+                     the big data it names, if any, stays"
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// The header of the stored record, read from its start alone (no
+    /// checksum): `None` when there is no record, `Some(Err(reason))` when
+    /// the header does not decode.
+    ///
+    /// # Errors
+    /// When the backend cannot read the record.
+    pub(crate) fn stored_header(
+        &self,
+        workflow: &str,
+        task: &str,
+    ) -> anyhow::Result<Option<Result<RecordHeader, String>>> {
+        // Enough for the header of almost any record; larger ones are read whole.
+        const HEADER_PROBE: usize = 64 * 1024;
+        let Some(prefix) = self.backend.get_prefix(workflow, task, HEADER_PROBE)? else {
+            return Ok(None);
+        };
+        let header = match record::decode_header(&prefix) {
+            Err(_) if prefix.len() >= HEADER_PROBE => match self.backend.get(workflow, task)? {
+                Some(bytes) => record::decode_header(&bytes),
+                None => return Ok(None),
             },
-            |header| header.persistent_ids,
-        )
+            decoded => decoded,
+        };
+        Ok(Some(header))
     }
 
     /// Best-effort removal of big data by id (name lookup, no Rust type).
@@ -541,6 +565,11 @@ impl Storage {
             serializer.map(|serializer| (serializer.as_ref(), pid))
         });
         self.remove_objects(workflow, found);
+    }
+
+    /// Best-effort removal of big data a failed save or copy wrote.
+    pub(crate) fn remove_written(&self, workflow: &str, written: &Written) {
+        self.remove_objects(workflow, written.iter().map(|(s, p)| (s.as_ref(), p)));
     }
 
     fn remove_objects<'a>(
@@ -569,6 +598,14 @@ impl Storage {
             }
         }
     }
+}
+
+/// A task glob, checked.
+pub(crate) fn task_pattern(pattern: &str) -> Result<glob::Pattern> {
+    glob::Pattern::new(pattern).map_err(|e| Error::InvalidPattern {
+        pattern: pattern.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Encodes the payload: the whole value through its persistent serializer

@@ -9,7 +9,7 @@ use functionfuse_core::{
     DamagedObject, FILE_PROTOCOL, PersistentId, PersistentSerializer, ProtocolInterface, Protocols,
     S3_PROTOCOL, S3Protocol, SerializerClass, StoredTypeMismatch,
 };
-use ndarray::{Array, Dimension};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension};
 
 use crate::element::Element;
 use crate::options::NdarrayOptions;
@@ -58,40 +58,7 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         let array = obj
             .downcast_ref::<Array<A, D>>()
             .context("handed an object that is not the array type it serves")?;
-        let view = array.view().into_dyn();
-        let mut metadata = serde_json::Map::new();
-        metadata.insert("dtype".into(), A::DTYPE.into());
-        metadata.insert("shape".into(), array.shape().into());
-        // HDF5 on files, zarr on S3: the storage's protocols decide.
-        let (location, protocol, check) = if let Some(file) = protocols.file() {
-            let new_file = file.create("h5")?;
-            let check = hdf5_file::write(new_file.temp_path(), &view, &self.options).with_context(
-                || format!("cannot write HDF5 file {}", new_file.temp_path().display()),
-            )?;
-            let location = new_file.commit()?;
-            metadata.insert("format".into(), "hdf5".into());
-            metadata.insert("dataset".into(), hdf5_file::DATASET.into());
-            (location, FILE_PROTOCOL, check)
-        } else if let Some(s3) = shared_s3(protocols) {
-            let location = format!(
-                "{}{}",
-                uuid::Uuid::new_v4().simple(),
-                zarr_array::ZARR_SUFFIX
-            );
-            let check = zarr_array::write(&s3, &location, &view, &self.options)?;
-            metadata.insert("format".into(), "zarr".into());
-            (location, S3_PROTOCOL, check)
-        } else {
-            return Err(protocols.missing(NAME, &[FILE_PROTOCOL, S3_PROTOCOL]));
-        };
-        metadata.insert(CHECKSUM_KEY.into(), check.into());
-        Ok(PersistentId {
-            serializer: NAME.to_owned(),
-            version: FORMAT_VERSION,
-            location,
-            protocol: protocol.to_owned(),
-            metadata,
-        })
+        store(&array.view().into_dyn(), protocols, &self.options)
     }
 
     fn unpickle(
@@ -99,26 +66,9 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         pid: &PersistentId,
         protocols: &Protocols,
     ) -> anyhow::Result<Box<dyn Any + Send>> {
-        if pid.version > FORMAT_VERSION {
-            bail!(
-                "written by format version {} of serializer `{NAME}`; this build reads up to {FORMAT_VERSION}",
-                pid.version
-            );
-        }
+        check_version(pid)?;
         check_metadata::<A, D>(pid)?;
-        let array = if pid.protocol == S3_PROTOCOL {
-            let Some(s3) = shared_s3(protocols) else {
-                return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
-            };
-            zarr_array::read::<A>(
-                &s3,
-                &pid.location,
-                recorded_shape(pid).as_deref(),
-                recorded_checksum(pid),
-            )?
-        } else {
-            read_hdf5::<A, D>(pid, protocols)?
-        };
+        let array = load::<A, Array<A, D>>(pid, protocols)?;
         let ndim = array.ndim();
         let array = array.into_dimensionality::<D>().map_err(|_| {
             mismatch::<Array<A, D>>(
@@ -141,6 +91,160 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         };
         file.remove(&pid.location)
     }
+
+    fn verify(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+        check_version(pid)?;
+        by_dtype!(stored_dtype(pid)?, E => load::<E, ArrayD<E>>(pid, protocols).map(drop))
+    }
+
+    fn copy(
+        &self,
+        pid: &PersistentId,
+        from: &Protocols,
+        to: &Protocols,
+    ) -> anyhow::Result<PersistentId> {
+        check_version(pid)?;
+        by_dtype!(stored_dtype(pid)?, E => {
+            let array = load::<E, ArrayD<E>>(pid, from)?;
+            store(&array.view(), to, &self.options)
+        })
+    }
+}
+
+/// Runs `$body` with `$element` the element type the NumPy name `$dtype` names.
+macro_rules! by_dtype {
+    ($dtype:expr, $element:ident => $body:expr) => {
+        match $dtype {
+            "float32" => {
+                type $element = f32;
+                $body
+            }
+            "float64" => {
+                type $element = f64;
+                $body
+            }
+            "int8" => {
+                type $element = i8;
+                $body
+            }
+            "int16" => {
+                type $element = i16;
+                $body
+            }
+            "int32" => {
+                type $element = i32;
+                $body
+            }
+            "int64" => {
+                type $element = i64;
+                $body
+            }
+            "uint8" => {
+                type $element = u8;
+                $body
+            }
+            "uint16" => {
+                type $element = u16;
+                $body
+            }
+            "uint32" => {
+                type $element = u32;
+                $body
+            }
+            "uint64" => {
+                type $element = u64;
+                $body
+            }
+            "bool" => {
+                type $element = bool;
+                $body
+            }
+            other => bail!("unknown dtype {other:?} in the persistent id"),
+        }
+    };
+}
+use by_dtype;
+
+/// The dtype the persistent id records.
+fn stored_dtype(pid: &PersistentId) -> anyhow::Result<&str> {
+    pid.metadata
+        .get("dtype")
+        .and_then(|dtype| dtype.as_str())
+        .context("the persistent id records no dtype")
+}
+
+/// Refuses ids of a newer format than this build reads.
+fn check_version(pid: &PersistentId) -> anyhow::Result<()> {
+    if pid.version > FORMAT_VERSION {
+        bail!(
+            "written by format version {} of serializer `{NAME}`; this build reads up to {FORMAT_VERSION}",
+            pid.version
+        );
+    }
+    Ok(())
+}
+
+/// Stores `view` through the storage's protocols (HDF5 on files, zarr on
+/// S3) and returns its persistent id.
+fn store<A: Element>(
+    view: &ArrayViewD<'_, A>,
+    protocols: &Protocols,
+    options: &NdarrayOptions,
+) -> anyhow::Result<PersistentId> {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("dtype".into(), A::DTYPE.into());
+    metadata.insert("shape".into(), view.shape().into());
+    // HDF5 on files, zarr on S3: the storage's protocols decide.
+    let (location, protocol, check) = if let Some(file) = protocols.file() {
+        let new_file = file.create("h5")?;
+        let check = hdf5_file::write(new_file.temp_path(), view, options).with_context(|| {
+            format!("cannot write HDF5 file {}", new_file.temp_path().display())
+        })?;
+        let location = new_file.commit()?;
+        metadata.insert("format".into(), "hdf5".into());
+        metadata.insert("dataset".into(), hdf5_file::DATASET.into());
+        (location, FILE_PROTOCOL, check)
+    } else if let Some(s3) = shared_s3(protocols) {
+        let location = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            zarr_array::ZARR_SUFFIX
+        );
+        let check = zarr_array::write(&s3, &location, view, options)?;
+        metadata.insert("format".into(), "zarr".into());
+        (location, S3_PROTOCOL, check)
+    } else {
+        return Err(protocols.missing(NAME, &[FILE_PROTOCOL, S3_PROTOCOL]));
+    };
+    metadata.insert(CHECKSUM_KEY.into(), check.into());
+    Ok(PersistentId {
+        serializer: NAME.to_owned(),
+        version: FORMAT_VERSION,
+        location,
+        protocol: protocol.to_owned(),
+        metadata,
+    })
+}
+
+/// Reads the array `pid` names, of elements `A`, checking it against the
+/// id (shape, checksum); `Requested` is the type named in mismatches.
+fn load<A: Element, Requested>(
+    pid: &PersistentId,
+    protocols: &Protocols,
+) -> anyhow::Result<ArrayD<A>> {
+    if pid.protocol == S3_PROTOCOL {
+        let Some(s3) = shared_s3(protocols) else {
+            return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
+        };
+        zarr_array::read::<A>(
+            &s3,
+            &pid.location,
+            recorded_shape(pid).as_deref(),
+            recorded_checksum(pid),
+        )
+    } else {
+        read_hdf5::<A, Requested>(pid, protocols)
+    }
 }
 
 /// The S3 protocol, shared: zarrs' stores own their storage.
@@ -152,10 +256,10 @@ fn shared_s3(protocols: &Protocols) -> Option<Arc<dyn S3Protocol>> {
 }
 
 /// Reads the HDF5 file of `pid`.
-fn read_hdf5<A: Element, D: Dimension + 'static>(
+fn read_hdf5<A: Element, Requested>(
     pid: &PersistentId,
     protocols: &Protocols,
-) -> anyhow::Result<ndarray::ArrayD<A>> {
+) -> anyhow::Result<ArrayD<A>> {
     let Some(file) = protocols.file() else {
         return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
     };
@@ -171,7 +275,7 @@ fn read_hdf5<A: Element, D: Dimension + 'static>(
         shape: shape.as_deref(),
         checksum: recorded_checksum(pid),
     };
-    hdf5_file::read::<A, Array<A, D>>(&path, expected).map_err(|error| {
+    hdf5_file::read::<A, Requested>(&path, expected).map_err(|error| {
         // The record's dtype was checked against the request already: a
         // file that disagrees with its own record is damage, which
         // `cached` recomputes, not a wrong request.

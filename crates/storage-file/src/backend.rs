@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use functionfuse_core::names::{BIGDATA_DIR, validate_task, validate_workflow};
-use functionfuse_core::{Protocols, StorageBackend};
+use functionfuse_core::{Protocols, StorageBackend, StoredObject, check_object_path};
 use serde::Deserialize;
 
 use crate::KIND;
@@ -204,7 +204,7 @@ impl StorageBackend for FileBackend {
         // Rename first so readers see the whole workflow vanish at once,
         // then delete at leisure.
         let doomed = self.root.join(format!(
-            ".removing-{}-{}",
+            "{REMOVING_PREFIX}{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
@@ -220,4 +220,68 @@ impl StorageBackend for FileBackend {
         let folder = self.workflow_dir(workflow)?.join(BIGDATA_DIR);
         Ok(Protocols::new().with_file(Arc::new(FileBigData::new(folder, self.durable))))
     }
+
+    fn workflows(&self) -> anyhow::Result<Vec<String>> {
+        Ok(crate::scan::entries(&self.root)?
+            .into_iter()
+            .filter(|entry| entry.is_dir && validate_workflow(&entry.name).is_ok())
+            .map(|entry| entry.name)
+            .collect())
+    }
+
+    fn scan(&self, workflow: &str) -> anyhow::Result<Vec<StoredObject>> {
+        crate::scan::workflow_objects(&self.workflow_dir(workflow)?)
+    }
+
+    fn delete_objects(&self, workflow: &str, paths: &[String]) -> anyhow::Result<()> {
+        let dir = self.workflow_dir(workflow)?;
+        for path in paths {
+            check_object_path(path)?;
+            let file = dir.join(path);
+            match fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    return Err(error).with_context(|| format!("cannot remove {}", file.display()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn leftovers(&self) -> anyhow::Result<Vec<StoredObject>> {
+        crate::scan::entries(&self.root)?
+            .into_iter()
+            .filter(|entry| entry.is_dir && entry.name.starts_with(REMOVING_PREFIX))
+            .map(|entry| {
+                let size = crate::scan::folder_size(&self.root.join(&entry.name))?;
+                Ok(StoredObject {
+                    path: entry.name,
+                    size,
+                    modified: entry.modified,
+                })
+            })
+            .collect()
+    }
+
+    fn delete_leftovers(&self, paths: &[String]) -> anyhow::Result<()> {
+        for path in paths {
+            if !path.starts_with(REMOVING_PREFIX) || path.contains(['/', '\\']) {
+                anyhow::bail!("{path:?} is not a leftover of this storage");
+            }
+            let folder = self.root.join(path);
+            match fs::remove_dir_all(&folder) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("cannot remove {}", folder.display()));
+                }
+            }
+        }
+        Ok(())
+    }
 }
+
+/// The hidden folder a workflow is renamed to while it is being removed.
+const REMOVING_PREFIX: &str = ".removing-";

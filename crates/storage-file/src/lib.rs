@@ -31,6 +31,7 @@
 
 mod backend;
 mod bigdata;
+mod scan;
 mod write;
 
 pub use backend::{FileBackend, FileOptions};

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use functionfuse_core::names::{BIGDATA_DIR, validate_task, validate_workflow};
-use functionfuse_core::{Protocols, StorageBackend, StorageFailure};
+use functionfuse_core::{
+    Protocols, StorageBackend, StorageFailure, StoredObject, check_object_path,
+};
 use serde::Deserialize;
 
 use crate::KIND;
@@ -231,5 +233,47 @@ impl StorageBackend for S3Backend {
     fn protocols(&self, workflow: &str) -> anyhow::Result<Protocols> {
         let prefix = format!("{}{BIGDATA_DIR}/", self.workflow_prefix(workflow)?);
         Ok(Protocols::new().with_s3(Arc::new(S3BigData::new(Arc::clone(&self.bucket), prefix))))
+    }
+
+    fn workflows(&self) -> anyhow::Result<Vec<String>> {
+        let listing = self
+            .bucket
+            .runtime
+            .block_on(self.bucket.list_detailed(&self.prefix, true))?;
+        Ok(listing
+            .folders
+            .iter()
+            .filter_map(|folder| folder.strip_prefix(&self.prefix)?.strip_suffix('/'))
+            .filter(|name| validate_workflow(name).is_ok())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    fn scan(&self, workflow: &str) -> anyhow::Result<Vec<StoredObject>> {
+        let prefix = self.workflow_prefix(workflow)?;
+        let listing = self
+            .bucket
+            .runtime
+            .block_on(self.bucket.list_detailed(&prefix, false))?;
+        Ok(listing
+            .objects
+            .into_iter()
+            .filter_map(|object| {
+                Some(StoredObject {
+                    path: object.key.strip_prefix(&prefix)?.to_owned(),
+                    size: object.size,
+                    modified: object.modified,
+                })
+            })
+            .collect())
+    }
+
+    fn delete_objects(&self, workflow: &str, paths: &[String]) -> anyhow::Result<()> {
+        let prefix = self.workflow_prefix(workflow)?;
+        let keys = paths
+            .iter()
+            .map(|path| check_object_path(path).map(|()| format!("{prefix}{path}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.bucket.runtime.block_on(self.bucket.delete_many(&keys))
     }
 }

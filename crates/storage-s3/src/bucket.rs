@@ -2,6 +2,7 @@
 //! their errors turned into [`StorageFailure`]s.
 
 use std::ops::Range;
+use std::time::SystemTime;
 
 use anyhow::bail;
 use aws_sdk_s3::Client;
@@ -15,6 +16,22 @@ use crate::runtime::Runtime;
 
 /// Most keys one `DeleteObjects` request takes.
 const DELETE_BATCH: usize = 1000;
+
+/// One object of a listing.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    pub(crate) key: String,
+    pub(crate) size: u64,
+    pub(crate) modified: Option<SystemTime>,
+}
+
+/// What a listing found: objects and, for a shallow one, the common prefixes.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub(crate) objects: Vec<Listed>,
+    /// Full prefixes ending with `/`.
+    pub(crate) folders: Vec<String>,
+}
 
 /// One bucket at one endpoint.
 #[derive(Debug)]
@@ -187,6 +204,22 @@ impl Bucket {
         prefix: &str,
         shallow: bool,
     ) -> anyhow::Result<Vec<(String, u64)>> {
+        let listing = self.list_detailed(prefix, shallow).await?;
+        Ok(listing
+            .objects
+            .into_iter()
+            .map(|object| (object.key, object.size))
+            .collect())
+    }
+
+    /// Every object under `prefix` with size and age, sorted by key; with
+    /// `shallow`, only those directly under it, and the "folders" (common
+    /// prefixes) beside them.
+    pub(crate) async fn list_detailed(
+        &self,
+        prefix: &str,
+        shallow: bool,
+    ) -> anyhow::Result<Listing> {
         let mut pages = self
             .client
             .list_objects_v2()
@@ -195,17 +228,29 @@ impl Bucket {
             .set_delimiter(shallow.then(|| "/".to_owned()))
             .into_paginator()
             .send();
-        let mut keys = Vec::new();
+        let mut listing = Listing::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.failure(&e, "LIST", prefix))?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
-                    keys.push((key.to_owned(), object.size().map_or(0, |s| s.max(0) as u64)));
+                    listing.objects.push(Listed {
+                        key: key.to_owned(),
+                        size: object.size().map_or(0, |s| s.max(0) as u64),
+                        modified: object
+                            .last_modified()
+                            .and_then(|time| SystemTime::try_from(*time).ok()),
+                    });
                 }
             }
+            listing.folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|folder| folder.prefix().map(str::to_owned)),
+            );
         }
-        keys.sort();
-        Ok(keys)
+        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        listing.folders.sort();
+        Ok(listing)
     }
 
     /// Deletes one object; a missing one is not an error.

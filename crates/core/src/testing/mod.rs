@@ -22,6 +22,7 @@
 pub mod checks;
 mod failures;
 mod faulty;
+pub mod maintenance;
 pub mod serializers;
 
 /// Rewrites the header of the record `workflow/task` from `from` (another
@@ -58,36 +59,43 @@ pub use serializers::{
 #[macro_export]
 macro_rules! conformance_tests {
     ($setup:ident) => {
-        $crate::conformance_tests!(@tests $setup;
-            round_trips_many_value_shapes,
-            missing_results_are_not_found,
-            get_prefix_reads_the_start_of_records,
-            lists_with_glob_patterns,
-            removes_tasks_and_workflows,
-            overwrite_replaces_and_removes_old_big_data,
-            linked_serializer_takes_whole_values,
-            runtime_serializers_add_and_override,
-            nested_persistent_fields_round_trip,
-            concurrent_saves_from_threads,
-            panicking_save_leaves_no_big_data,
-            failed_save_rolls_back_big_data,
-            failed_puts_keep_records_and_big_data_consistent,
-            hostile_locations_are_refused,
-            missing_serializer_is_a_clear_error,
-            corrupt_and_truncated_records_are_reported,
-            type_mismatch_names_the_stored_type,
-            invalid_names_are_rejected_without_writing,
-            removing_a_corrupt_record_still_removes_big_data,
-            cached_reads_computes_and_recomputes_corrupt,
-        );
-    };
-    (@tests $setup:ident; $($check:ident),* $(,)?) => {
         mod conformance {
+            $crate::conformance_tests!(@tests $setup, checks;
+                round_trips_many_value_shapes,
+                missing_results_are_not_found,
+                get_prefix_reads_the_start_of_records,
+                lists_with_glob_patterns,
+                removes_tasks_and_workflows,
+                overwrite_replaces_and_removes_old_big_data,
+                linked_serializer_takes_whole_values,
+                runtime_serializers_add_and_override,
+                nested_persistent_fields_round_trip,
+                concurrent_saves_from_threads,
+                panicking_save_leaves_no_big_data,
+                failed_save_rolls_back_big_data,
+                failed_puts_keep_records_and_big_data_consistent,
+                hostile_locations_are_refused,
+                missing_serializer_is_a_clear_error,
+                corrupt_and_truncated_records_are_reported,
+                type_mismatch_names_the_stored_type,
+                invalid_names_are_rejected_without_writing,
+                removing_a_corrupt_record_still_removes_big_data,
+                cached_reads_computes_and_recomputes_corrupt,
+            );
+            $crate::conformance_tests!(@tests $setup, maintenance;
+                maintenance_lists_workflows_tasks_and_sizes,
+                verify_reports_each_damaged_task,
+                gc_removes_old_orphans_and_keeps_the_rest,
+            );
+        }
+    };
+    (@tests $setup:ident, $module:ident; $($check:ident),* $(,)?) => {
+        mod $module {
             $(
                 #[test]
                 fn $check() {
-                    let (backend, _guard) = super::$setup();
-                    $crate::testing::checks::$check($crate::Storage::new(backend));
+                    let (backend, _guard) = super::super::$setup();
+                    $crate::testing::$module::$check($crate::Storage::new(backend));
                 }
             )*
         }

@@ -130,17 +130,7 @@ impl<B: Blob> PersistentSerializer for RecordingSerializer<B> {
             self.record("pickle", "", protocols);
             bail!("refusing to store the blob, as this test serializer always does");
         }
-        let (location, protocol) = if let Some(file) = protocols.file() {
-            let new_file = file.create("blob")?;
-            std::fs::write(new_file.temp_path(), blob.bytes())?;
-            (new_file.commit()?, FILE_PROTOCOL)
-        } else if let Some(s3) = protocols.s3() {
-            let key = unique_key();
-            s3.put_blocking(&key, blob.bytes().to_vec())?;
-            (key, S3_PROTOCOL)
-        } else {
-            return Err(protocols.missing(self.name, &[FILE_PROTOCOL, S3_PROTOCOL]));
-        };
+        let (location, protocol) = put_blob(self.name, blob.bytes(), protocols)?;
         self.record("pickle", &location, protocols);
         let mut metadata = serde_json::Map::new();
         metadata.insert("len".into(), blob.bytes().len().into());
@@ -159,14 +149,37 @@ impl<B: Blob> PersistentSerializer for RecordingSerializer<B> {
         protocols: &Protocols,
     ) -> anyhow::Result<Box<dyn Any + Send>> {
         self.record("unpickle", &pid.location, protocols);
-        let bytes = if let Some(file) = protocols.file() {
-            std::fs::read(file.path(&pid.location)?)?
-        } else if let Some(s3) = protocols.s3() {
-            s3.get_blocking(&pid.location)?.context("blob is missing")?
-        } else {
-            return Err(protocols.missing(self.name, &[FILE_PROTOCOL, S3_PROTOCOL]));
-        };
+        let bytes = get_blob(self.name, pid, protocols)?;
         Ok(Box::new(B::from_bytes(bytes)))
+    }
+
+    fn verify(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+        self.record("verify", &pid.location, protocols);
+        let bytes = get_blob(self.name, pid, protocols)?;
+        let recorded = pid.metadata.get("len").and_then(serde_json::Value::as_u64);
+        if recorded != Some(bytes.len() as u64) {
+            bail!(crate::DamagedObject {
+                location: pid.location.clone(),
+                reason: format!("{} bytes long, the record says {recorded:?}", bytes.len()),
+            });
+        }
+        Ok(())
+    }
+
+    fn copy(
+        &self,
+        pid: &PersistentId,
+        from: &Protocols,
+        to: &Protocols,
+    ) -> anyhow::Result<PersistentId> {
+        self.record("copy", &pid.location, from);
+        let bytes = get_blob(self.name, pid, from)?;
+        let (location, protocol) = put_blob(self.name, &bytes, to)?;
+        Ok(PersistentId {
+            location,
+            protocol: protocol.to_owned(),
+            ..pid.clone()
+        })
     }
 
     fn remove(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
@@ -178,6 +191,47 @@ impl<B: Blob> PersistentSerializer for RecordingSerializer<B> {
         } else {
             Err(protocols.missing(self.name, &[FILE_PROTOCOL, S3_PROTOCOL]))
         }
+    }
+}
+
+/// Stores a blob through whichever protocol is offered; returns its
+/// location and the protocol's key.
+fn put_blob(
+    name: &str,
+    bytes: &[u8],
+    protocols: &Protocols,
+) -> anyhow::Result<(String, &'static str)> {
+    if let Some(file) = protocols.file() {
+        let new_file = file.create("blob")?;
+        std::fs::write(new_file.temp_path(), bytes)?;
+        Ok((new_file.commit()?, FILE_PROTOCOL))
+    } else if let Some(s3) = protocols.s3() {
+        let key = unique_key();
+        s3.put_blocking(&key, bytes.to_vec())?;
+        Ok((key, S3_PROTOCOL))
+    } else {
+        Err(protocols.missing(name, &[FILE_PROTOCOL, S3_PROTOCOL]))
+    }
+}
+
+/// Reads a blob; a missing one is a [`DamagedObject`](crate::DamagedObject).
+fn get_blob(name: &str, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<Vec<u8>> {
+    let missing = || crate::DamagedObject {
+        location: pid.location.clone(),
+        reason: "missing".to_owned(),
+    };
+    if let Some(file) = protocols.file() {
+        let path = file.path(&pid.location)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(bytes),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(missing().into()),
+            Err(error) => Err(error.into()),
+        }
+    } else if let Some(s3) = protocols.s3() {
+        s3.get_blocking(&pid.location)?
+            .ok_or_else(|| missing().into())
+    } else {
+        Err(protocols.missing(name, &[FILE_PROTOCOL, S3_PROTOCOL]))
     }
 }
 

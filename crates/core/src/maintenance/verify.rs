@@ -1,0 +1,304 @@
+//! `verify`: every record and every persistent object it names, checked.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+
+use crate::error::{Result, Unsupported};
+use crate::maintenance::layout::Layout;
+use crate::maintenance::progress::Progress;
+use crate::maintenance::view::{ViewOptions, payload_to_json};
+use crate::protocols::Protocols;
+use crate::record;
+use crate::storage::Storage;
+
+/// How bad a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A result is damaged or lost: reading it fails.
+    Error,
+    /// Something could not be checked (no serializer linked for it, or one
+    /// that cannot verify).
+    Warning,
+}
+
+/// One thing `verify` found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The workflow.
+    pub workflow: String,
+    /// The task, when the problem is a task's.
+    pub task: Option<String>,
+    /// The persistent object's location, when the problem is an object's.
+    pub object: Option<String>,
+    /// How bad it is.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What [`Storage::verify`] checked and found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Workflows checked.
+    pub workflows: usize,
+    /// Records checked.
+    pub checked: usize,
+    /// Persistent objects checked.
+    pub objects: usize,
+    /// Bytes of records and big data checked.
+    pub bytes: u64,
+    /// Everything found wrong, by workflow and task.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// Whether nothing is damaged or lost (warnings aside).
+    pub fn is_ok(&self) -> bool {
+        self.problems.iter().all(|p| p.severity != Severity::Error)
+    }
+}
+
+/// Workers checking records at once: big data on S3 is latency-bound.
+const WORKERS: usize = 8;
+
+/// Times a record is read again when its big data fails a check and the
+/// record changed meanwhile (a save replaced it).
+const MAX_REREADS: usize = 8;
+
+impl Storage {
+    /// Checks every record of `workflows` (all of them when empty): that it
+    /// reads back intact (checksum, header, payload of exactly one
+    /// MessagePack value whose references resolve), and that every
+    /// persistent object it names exists and matches its record (each
+    /// serializer's [`verify`](crate::PersistentSerializer::verify): the
+    /// ndarray serializer opens the HDF5 file or zarr array and checks
+    /// dtype, shape and the data's checksum).
+    ///
+    /// Problems are reported, not returned as errors; a record being
+    /// replaced while it is checked is read again rather than reported.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`](crate::Error::InvalidName) or
+    /// [`Error::Backend`](crate::Error::Backend) when a workflow cannot be
+    /// listed.
+    pub fn verify(&self, workflows: &[String], progress: &dyn Progress) -> Result<VerifyReport> {
+        let workflows = if workflows.is_empty() {
+            self.workflows()?
+        } else {
+            workflows.to_vec()
+        };
+        let mut report = VerifyReport::default();
+        let mut plans = Vec::new();
+        for workflow in &workflows {
+            let layout = self.layout(workflow)?;
+            if layout.records.is_empty() {
+                report.problems.push(Problem {
+                    workflow: workflow.clone(),
+                    task: None,
+                    object: None,
+                    severity: Severity::Warning,
+                    message: "the workflow holds no results".to_owned(),
+                });
+            }
+            plans.push((workflow, layout));
+        }
+        let items = plans.iter().map(|(_, l)| l.records.len() as u64).sum();
+        let bytes = plans
+            .iter()
+            .map(|(_, l)| {
+                l.records
+                    .values()
+                    .chain(l.big_data.values())
+                    .map(|o| o.size)
+                    .sum::<u64>()
+            })
+            .sum();
+        progress.start("verifying", items, bytes);
+        for (workflow, layout) in &plans {
+            let protocols = self
+                .backend()
+                .protocols(workflow)
+                .map_err(|e| self.backend_error(e))?;
+            let checker = Checker {
+                storage: self,
+                workflow,
+                layout,
+                protocols: &protocols,
+                progress,
+            };
+            checker.run(&mut report);
+            report.workflows += 1;
+        }
+        progress.finish();
+        report
+            .problems
+            .sort_by(|a, b| (&a.workflow, &a.task).cmp(&(&b.workflow, &b.task)));
+        Ok(report)
+    }
+}
+
+/// Checks the records of one workflow.
+struct Checker<'a> {
+    storage: &'a Storage,
+    workflow: &'a str,
+    layout: &'a Layout,
+    protocols: &'a Protocols,
+    progress: &'a dyn Progress,
+}
+
+/// What checking one task found.
+#[derive(Default)]
+struct TaskOutcome {
+    checked: bool,
+    objects: usize,
+    bytes: u64,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn run(&self, report: &mut VerifyReport) {
+        let tasks: Vec<&String> = self.layout.records.keys().collect();
+        let next = AtomicUsize::new(0);
+        let outcomes = Mutex::new(Vec::with_capacity(tasks.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..WORKERS.min(tasks.len()) {
+                scope.spawn(|| {
+                    while let Some(task) = tasks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let outcome = self.check_task(task);
+                        self.progress.advance(1, outcome.bytes);
+                        if let Ok(mut outcomes) = outcomes.lock() {
+                            outcomes.push(outcome);
+                        }
+                    }
+                });
+            }
+        });
+        for outcome in outcomes.into_inner().unwrap_or_default() {
+            report.checked += usize::from(outcome.checked);
+            report.objects += outcome.objects;
+            report.bytes += outcome.bytes;
+            report.problems.extend(outcome.problems);
+        }
+    }
+
+    /// Checks one task, reading its record again when a check of its big
+    /// data fails and the record changed meanwhile.
+    fn check_task(&self, task: &str) -> TaskOutcome {
+        let mut last: Option<(Vec<u8>, TaskOutcome)> = None;
+        for _ in 0..MAX_REREADS {
+            let bytes = match self.storage.backend().get(self.workflow, task) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return TaskOutcome::default(), // removed since the listing
+                Err(error) => {
+                    return self.failed(task, format!("cannot read the record: {error:#}"));
+                }
+            };
+            if let Some((previous, outcome)) = last.take()
+                && previous == bytes
+            {
+                return outcome;
+            }
+            let outcome = self.check_record(task, &bytes);
+            let big_data_failed = outcome
+                .problems
+                .iter()
+                .any(|p| p.object.is_some() && p.severity == Severity::Error);
+            if !big_data_failed {
+                return outcome;
+            }
+            last = Some((bytes, outcome));
+        }
+        last.map_or_else(TaskOutcome::default, |(_, outcome)| outcome)
+    }
+
+    fn check_record(&self, task: &str, bytes: &[u8]) -> TaskOutcome {
+        let mut outcome = TaskOutcome {
+            checked: true,
+            bytes: bytes.len() as u64,
+            ..TaskOutcome::default()
+        };
+        let record = match record::decode(bytes) {
+            Ok(record) => record,
+            Err(reason) => {
+                outcome.problems.push(self.problem(
+                    task,
+                    None,
+                    Severity::Error,
+                    format!("corrupt record: {reason}"),
+                ));
+                return outcome;
+            }
+        };
+        let options = ViewOptions {
+            max_items: 0,
+            preview_bytes: 0,
+        };
+        if let Err(reason) = payload_to_json(record.payload, &record.header, &options) {
+            outcome.problems.push(self.problem(
+                task,
+                None,
+                Severity::Error,
+                format!("corrupt payload: {reason}"),
+            ));
+        }
+        for pid in &record.header.persistent_ids {
+            outcome.objects += 1;
+            outcome.bytes += self.layout.size_of(&pid.location).0;
+            let Some(serializer) = self.storage.pool.by_name(&pid.serializer) else {
+                outcome.problems.push(self.problem(
+                    task,
+                    Some(&pid.location),
+                    Severity::Warning,
+                    format!(
+                        "not checked: no serializer `{}` is linked into this program",
+                        pid.serializer
+                    ),
+                ));
+                continue;
+            };
+            if let Err(error) = serializer.verify(pid, self.protocols) {
+                let severity = if error.is::<Unsupported>() {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                };
+                let message = if severity == Severity::Warning {
+                    format!("not checked: {error}")
+                } else {
+                    format!("{error:#}")
+                };
+                outcome
+                    .problems
+                    .push(self.problem(task, Some(&pid.location), severity, message));
+            }
+        }
+        outcome
+    }
+
+    fn failed(&self, task: &str, message: String) -> TaskOutcome {
+        TaskOutcome {
+            checked: true,
+            problems: vec![self.problem(task, None, Severity::Error, message)],
+            ..TaskOutcome::default()
+        }
+    }
+
+    fn problem(
+        &self,
+        task: &str,
+        object: Option<&str>,
+        severity: Severity,
+        message: String,
+    ) -> Problem {
+        Problem {
+            workflow: self.workflow.to_owned(),
+            task: Some(task.to_owned()),
+            object: object.map(str::to_owned),
+            severity,
+            message,
+        }
+    }
+}
