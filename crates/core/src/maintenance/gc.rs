@@ -25,7 +25,7 @@ use crate::storage::Storage;
 /// The grace period `ffuse gc` uses unless told otherwise: one hour. It
 /// must be longer than the longest save (from its first big-data write to
 /// its record), or `gc` may remove the big data of a save in progress.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
+pub const DEFAULT_GRACE: Duration = Duration::from_hours(1);
 
 /// What kind of garbage an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

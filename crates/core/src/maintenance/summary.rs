@@ -131,12 +131,11 @@ impl Storage {
             if !pattern.matches(task) {
                 continue;
             }
-            let header = match self
+            let Some(header) = self
                 .stored_header(workflow, task)
                 .map_err(|e| self.backend_error(e))?
-            {
-                None => continue, // removed since the listing
-                Some(header) => header,
+            else {
+                continue; // removed since the listing
             };
             let mut info = TaskInfo {
                 task: task.clone(),

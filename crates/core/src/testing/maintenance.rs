@@ -171,7 +171,7 @@ pub fn gc_removes_old_orphans_and_keeps_the_rest(storage: Storage) {
         .unwrap();
 
     let young = storage
-        .find_garbage(&[], Duration::from_secs(3600))
+        .find_garbage(&[], Duration::from_hours(1))
         .unwrap();
     assert!(young.garbage.is_empty(), "{:?}", young.garbage);
     assert_eq!(young.young, 1);

@@ -1,0 +1,68 @@
+//! `cp`.
+
+use functionfuse::maintenance::Overwrite;
+
+use crate::Outcome;
+use crate::cli::Global;
+use crate::output;
+use crate::progress::Bars;
+use crate::spec::{self, Missing};
+
+pub(crate) fn run(
+    global: &Global,
+    source: &str,
+    destination: &str,
+    workflows: &[String],
+    overwrite: bool,
+) -> anyhow::Result<Outcome> {
+    let from = spec::open(source, Missing::Refuse)?;
+    for workflow in workflows {
+        super::existing_workflow(&from, workflow)?;
+    }
+    let to = spec::open(destination, Missing::Create)?;
+    let overwrite = if overwrite {
+        Overwrite::Replace
+    } else {
+        Overwrite::Skip
+    };
+    let report = from.copy_workflows(&to, workflows, overwrite, &Bars::new(global.json))?;
+    let outcome = if report.problems.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Problems
+    };
+    if global.json {
+        output::json(&report)?;
+        return Ok(outcome);
+    }
+    for problem in &report.problems {
+        println!(
+            "error: {}/{}: {}",
+            problem.workflow,
+            problem.task.as_deref().unwrap_or("-"),
+            problem.message
+        );
+    }
+    println!(
+        "copied {} with {} ({}) in {} from {} to {}",
+        output::count(report.copied, "task"),
+        output::count(report.objects, "persistent object"),
+        output::size(report.bytes),
+        output::count(report.workflows, "workflow"),
+        from.backend().location(),
+        to.backend().location()
+    );
+    if report.skipped > 0 {
+        println!(
+            "skipped {} the destination already holds (--overwrite replaces them)",
+            output::count(report.skipped, "task")
+        );
+    }
+    if !report.problems.is_empty() {
+        println!(
+            "{} not copied; `ffuse verify` on the source says more",
+            output::count(report.problems.len(), "task")
+        );
+    }
+    Ok(outcome)
+}
