@@ -8,6 +8,15 @@
 //! Exit codes: 0 success, 1 problems found (`verify`, a partial `cp`, a
 //! `gc` that could not remove everything), 2 usage or access errors.
 
+/// `println!` that returns an error instead of panicking when stdout is
+/// closed (`ffuse ls | head`); for functions returning `anyhow::Result`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod cli;
 mod commands;
 mod output;
@@ -41,9 +50,36 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(PROBLEMS),
+        // The reader of our output went away (`| head`): nothing to report.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("ffuse: error: {error:#}");
+            eprintln!("ffuse: error: {}", message(&error));
             ExitCode::from(FAILURE)
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes, each said once: library errors repeat their
+/// cause in their own message, and anyhow's `{:#}` would say it twice.
+fn message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }

@@ -8,9 +8,9 @@ use serde::Serialize;
 
 /// Prints `value` as pretty JSON on stdout.
 pub(crate) fn json(value: &impl Serialize) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, value)?;
-    writeln!(stdout)?;
+    // Rendered first so that a closed stdout is a plain I/O error.
+    let text = serde_json::to_string_pretty(value)?;
+    writeln!(std::io::stdout().lock(), "{text}")?;
     Ok(())
 }
 

@@ -135,9 +135,10 @@ fn main() -> anyhow::Result<()> {
         println!(
             "records are in {path}/{WORKFLOW}/<task>, arrays in {path}/{WORKFLOW}/bigdata/*.h5"
         );
-        println!("list them:      ls {path}/{WORKFLOW}");
+        println!("list them:      cargo ffuse -s {path} ls {WORKFLOW}");
+        println!("look at one:    cargo ffuse -s {path} show {WORKFLOW} summary");
         println!("read in Python: see docs/format.md (msgpack) and docs/serializers.md (h5py)");
-        println!("start over:     rm -r {path}");
+        println!("start over:     cargo ffuse -s {path} rm-workflow {WORKFLOW}");
     }
     Ok(())
 }

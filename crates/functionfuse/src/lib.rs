@@ -65,3 +65,7 @@ mod serializers_guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/s3.md")]
 mod s3_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/cli.md")]
+mod cli_guide {}

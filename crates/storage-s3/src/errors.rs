@@ -1,6 +1,6 @@
 //! Turning SDK errors into messages that say what failed and what to do.
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use functionfuse_core::StorageFailure;
 
 /// What kind of failure an SDK error is.
@@ -18,6 +18,8 @@ pub(crate) enum Failure {
     Denied,
     /// No connection could be made or it broke (after retries).
     Unreachable,
+    /// No credentials could be found (the request was never sent).
+    NoCredentials,
     /// Anything else.
     Other,
 }
@@ -41,9 +43,29 @@ where
                 _ => Failure::Other,
             }
         }
+        SdkError::DispatchFailure(dispatch)
+            if dispatch
+                .as_connector_error()
+                .is_some_and(|connector| mentions_credentials(connector)) =>
+        {
+            Failure::NoCredentials
+        }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Failure::Unreachable,
         _ => Failure::Other,
     }
+}
+
+/// Whether a failure to send came from loading credentials: the SDK
+/// reports it as a dispatch failure, like an unreachable server.
+fn mentions_credentials(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.to_string().contains("credentials") {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// The status code of a raw response.
@@ -73,11 +95,36 @@ where
              AWS_SECRET_ACCESS_KEY, or the profile) and their permissions"
                 .to_owned()
         }
+        Failure::NoCredentials => {
+            "; no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             name a profile (AWS_PROFILE or the option `profile`), or give the options `key` and `secret`"
+                .to_owned()
+        }
         Failure::NoBucket => "; the bucket does not exist".to_owned(),
         Failure::NotFound | Failure::Exists | Failure::InvalidRange | Failure::Other => {
             String::new()
         }
     };
-    let message = format!("{}", DisplayErrorContext(error));
-    StorageFailure::new(format!("cannot {doing}{hint}"), anyhow::anyhow!(message))
+    StorageFailure::new(
+        format!("cannot {doing}{hint}"),
+        anyhow::anyhow!(describe(error)),
+    )
+}
+
+/// The error and its causes, each said once (the SDK's own context dump
+/// adds a page of `Debug` output that tells users nothing more).
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = String::new();
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        let text = error.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        cause = error.source();
+    }
+    message
 }

@@ -36,14 +36,14 @@ pub(crate) fn run(
         return Ok(outcome);
     }
     for problem in &report.problems {
-        println!(
+        out!(
             "error: {}/{}: {}",
             problem.workflow,
             problem.task.as_deref().unwrap_or("-"),
             problem.message
         );
     }
-    println!(
+    out!(
         "copied {} with {} ({}) in {} from {} to {}",
         output::count(report.copied, "task"),
         output::count(report.objects, "persistent object"),
@@ -53,13 +53,13 @@ pub(crate) fn run(
         to.backend().location()
     );
     if report.skipped > 0 {
-        println!(
+        out!(
             "skipped {} the destination already holds (--overwrite replaces them)",
             output::count(report.skipped, "task")
         );
     }
     if !report.problems.is_empty() {
-        println!(
+        out!(
             "{} not copied; `ffuse verify` on the source says more",
             output::count(report.problems.len(), "task")
         );

@@ -68,27 +68,27 @@ pub(crate) fn run(
                 ]
             })
             .collect();
-        println!(
+        out!(
             "{}",
             output::table(&["KIND", "WORKFLOW", "PATH", "SIZE", "AGE"], &[3], rows)
         );
     }
     for note in &report.notes {
-        println!("note: {note}");
+        out!("note: {note}");
     }
     let verb = if report.removed {
         "removed"
     } else {
         "would remove"
     };
-    println!(
+    out!(
         "{verb} {} ({}) from {}",
         output::count(report.count(), "unreferenced item"),
         output::size(report.bytes()),
         storage.backend().location()
     );
     if report.young > 0 {
-        println!(
+        out!(
             "kept {} younger than the grace period ({}): a save in progress may still commit them",
             output::count(report.young, "unreferenced item"),
             humantime::format_duration(grace)

@@ -22,7 +22,7 @@ pub(crate) fn workflows(global: &Global) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     if summaries.is_empty() {
-        println!("no workflows in {}", storage.backend().location());
+        out!("no workflows in {}", storage.backend().location());
         return Ok(Outcome::Clean);
     }
     let rows = summaries
@@ -36,7 +36,7 @@ pub(crate) fn workflows(global: &Global) -> anyhow::Result<Outcome> {
             ]
         })
         .collect();
-    println!(
+    out!(
         "{}",
         output::table(&["WORKFLOW", "TASKS", "SIZE", "LAST CHANGE"], &[1, 2], rows)
     );
@@ -52,7 +52,7 @@ pub(crate) fn ls(global: &Global, workflow: &str, pattern: &str) -> anyhow::Resu
         return Ok(Outcome::Clean);
     }
     if infos.is_empty() {
-        println!("no task of workflow `{workflow}` matches {pattern:?}");
+        out!("no task of workflow `{workflow}` matches {pattern:?}");
         return Ok(Outcome::Clean);
     }
     let rows = infos
@@ -73,7 +73,7 @@ pub(crate) fn ls(global: &Global, workflow: &str, pattern: &str) -> anyhow::Resu
             ]
         })
         .collect();
-    println!(
+    out!(
         "{}",
         output::table(
             &["TASK", "RECORD", "BIG DATA", "CREATED", "TYPE"],
@@ -111,13 +111,13 @@ pub(crate) fn show(
         output::json(&detail)?;
         return Ok(Outcome::Clean);
     }
-    println!("workflow  {}", detail.workflow);
-    println!("task      {}", detail.task);
-    println!("type      {}", type_names::short(&detail.type_name));
-    println!("created   {}", output::time(Some(detail.created_ns)));
-    println!("record    {}", output::size(detail.record_bytes));
+    out!("workflow  {}", detail.workflow);
+    out!("task      {}", detail.task);
+    out!("type      {}", type_names::short(&detail.type_name));
+    out!("created   {}", output::time(Some(detail.created_ns)));
+    out!("record    {}", output::size(detail.record_bytes));
     if !detail.big_data.is_empty() {
-        println!(
+        out!(
             "big data  {}",
             output::count(detail.big_data.len(), "object")
         );
@@ -162,10 +162,30 @@ pub(crate) fn show(
             rows,
         );
         for line in table.lines() {
-            println!("  {line}");
+            out!("  {line}");
         }
     }
-    println!("payload");
-    println!("{}", serde_json::to_string_pretty(&detail.payload)?);
+    out!("payload");
+    let mut payload = detail.payload;
+    point_at_table(&mut payload);
+    out!("{}", serde_json::to_string_pretty(&payload)?);
     Ok(Outcome::Clean)
+}
+
+/// Replaces each persistent reference in the payload by a short pointer to
+/// its row of the big-data table (the JSON output keeps the whole reference).
+fn point_at_table(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.len() == 1
+                && let Some(index) = map.get("$persistent").and_then(|r| r.get("index"))
+            {
+                *value = serde_json::Value::String(format!("<big data #{index}>"));
+                return;
+            }
+            map.values_mut().for_each(point_at_table);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(point_at_table),
+        _ => {}
+    }
 }

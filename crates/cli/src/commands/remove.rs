@@ -113,14 +113,14 @@ fn report(global: &Global, removal: &Removal<'_>, what: &str) -> anyhow::Result<
     if global.json {
         output::json(removal)?;
     } else if removal.dry_run {
-        println!("would remove {what}:");
+        out!("would remove {what}:");
         for task in &removal.tasks {
-            println!("  {task}");
+            out!("  {task}");
         }
     } else if removal.tasks.is_empty() && removal.bytes == 0 {
-        println!("nothing removed");
+        out!("nothing removed");
     } else {
-        println!("removed {what}");
+        out!("removed {what}");
     }
     Ok(Outcome::Clean)
 }

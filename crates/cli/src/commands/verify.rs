@@ -33,14 +33,14 @@ pub(crate) fn run(global: &Global, workflows: &[String]) -> anyhow::Result<Outco
             (Some(task), None) => format!("{}/{task}", problem.workflow),
             _ => problem.workflow.clone(),
         };
-        println!("{severity}: {place}: {}", problem.message);
+        out!("{severity}: {place}: {}", problem.message);
     }
     let errors = report
         .problems
         .iter()
         .filter(|p| p.severity == Severity::Error)
         .count();
-    println!(
+    out!(
         "checked {} and {} ({}) in {}: {}",
         output::count(report.checked, "record"),
         output::count(report.objects, "persistent object"),
@@ -49,7 +49,7 @@ pub(crate) fn run(global: &Global, workflows: &[String]) -> anyhow::Result<Outco
         if errors == 0 {
             "all intact".to_owned()
         } else {
-            format!("{} damaged or missing", output::count(errors, "problem"))
+            format!("found {}", output::count(errors, "problem"))
         }
     );
     Ok(outcome)

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -200,27 +200,35 @@ fn gc_leaves_a_live_save_alone_and_removes_old_garbage() {
     age_file(&folder.path().join(WF).join(".tmp-1-1"), two_hours);
     filetime_dir(&removing, two_hours);
 
-    // A writer overwrites tasks as fast as it can while gc runs again and again.
+    // A writer overwrites tasks as fast as it can while gc runs again and
+    // again, until both have done enough to race.
     let stop = AtomicBool::new(false);
-    let saves = thread::scope(|scope| {
+    let saves = AtomicUsize::new(0);
+    thread::scope(|scope| {
         let writer = scope.spawn(|| {
-            let mut saves = 0;
             while !stop.load(Ordering::Relaxed) {
-                let task = saves % 3;
+                let generation = saves.load(Ordering::Relaxed);
+                let task = generation % 3;
                 storage
-                    .save(WF, &format!("t{task}"), &value(task, saves))
+                    .save(WF, &format!("t{task}"), &value(task, generation))
                     .unwrap();
-                saves += 1;
+                saves.fetch_add(1, Ordering::Relaxed);
             }
-            saves
         });
-        let first = run_json(&["-s", spec, "gc", "--grace", "10m"], 0);
-        let mut removed = garbage_paths(&first);
-        for _ in 0..5 {
-            let later = run_json(&["-s", spec, "gc", "--grace", "10m"], 0);
-            removed.extend(garbage_paths(&later));
+        let started = Instant::now();
+        let mut removed = BTreeSet::new();
+        let mut runs = 0;
+        while runs < 6 || saves.load(Ordering::Relaxed) < 20 {
+            assert!(
+                started.elapsed() < Duration::from_mins(2),
+                "the race never got going"
+            );
+            let report = run_json(&["-s", spec, "gc", "--grace", "10m"], 0);
+            removed.extend(garbage_paths(&report));
+            runs += 1;
         }
         stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
         let expected: BTreeSet<String> = [
             format!("bigdata/{}", old.location),
             "bigdata/.abandoned.h5.tmp".to_owned(),
@@ -229,9 +237,7 @@ fn gc_leaves_a_live_save_alone_and_removes_old_garbage() {
         ]
         .into();
         assert_eq!(removed, expected, "gc removed more than the old garbage");
-        writer.join().unwrap()
     });
-    assert!(saves > 3, "only {saves} saves raced gc");
     assert!(
         bigdata.join(&young.location).exists(),
         "a young orphan was removed"

@@ -203,6 +203,21 @@ fn a_server_that_is_down_is_named() {
 }
 
 #[test]
+fn missing_credentials_are_named() {
+    let output = ffuse()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["-s", &s3_spec(), "workflows"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no AWS credentials were found"), "{stderr}");
+    assert!(!stderr.contains("cannot reach"), "{stderr}");
+}
+
+#[test]
 fn completions_are_generated() {
     let script = run(&["completions", "bash"], 0);
     assert!(

@@ -61,7 +61,7 @@ fn reports(spec: &str, matrix_problem: &str) {
         human.contains("error: experiment/numbers: corrupt record"),
         "{human}"
     );
-    assert!(human.contains("3 problems damaged or missing"), "{human}");
+    assert!(human.contains("in 1 workflow: found 3 problems"), "{human}");
     // The intact workflow alone passes.
     let other = run_json(&["-s", spec, "verify", "other"], 0);
     assert_eq!(other["problems"], serde_json::json!([]));

@@ -7,7 +7,7 @@
 //! `find_garbage`, `collect_garbage`, `copy_workflow`); the `ffuse` command
 //! line is a thin layer over them.
 //!
-//! The guide (`docs/maintenance.md`) shows them at work.
+//! `docs/cli.md` shows them at work, from Rust and from the command line.
 
 mod copy;
 mod gc;

@@ -170,9 +170,7 @@ pub fn gc_removes_old_orphans_and_keeps_the_rest(storage: Storage) {
         .pickle(&InventoryBlob(vec![9; 300]), &protocols)
         .unwrap();
 
-    let young = storage
-        .find_garbage(&[], Duration::from_hours(1))
-        .unwrap();
+    let young = storage.find_garbage(&[], Duration::from_hours(1)).unwrap();
     assert!(young.garbage.is_empty(), "{:?}", young.garbage);
     assert_eq!(young.young, 1);
 
