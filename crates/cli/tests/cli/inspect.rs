@@ -107,6 +107,13 @@ fn lists_and_shows_a_file_storage() {
     assert!(from_env.status.success());
     let tasks: serde_json::Value = serde_json::from_slice(&from_env.stdout).unwrap();
     assert_eq!(tasks[0]["task"], "answer");
+    // Not on a terminal: no progress bars, nothing on stderr.
+    let quiet = ffuse()
+        .args(["-s", folder.path().to_str().unwrap(), "verify"])
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
 }
 
 #[test]

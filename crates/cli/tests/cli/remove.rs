@@ -65,3 +65,67 @@ fn removes_tasks_and_workflows_on_s3() {
     fill(&storage);
     removes(&spec, &storage);
 }
+
+/// On a terminal (here `script`'s pseudo-terminal) `rm` asks first: "n"
+/// keeps everything, "y" removes.
+#[test]
+fn asks_before_removing_on_a_terminal() {
+    use std::io::{Read as _, Write as _};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let folder = tempfile::tempdir().unwrap();
+    let storage = open_folder(folder.path());
+    fill(&storage);
+    let ffuse = assert_cmd::cargo::cargo_bin("ffuse");
+    for (answer, left) in [("n", 4), ("y", 2)] {
+        let command = format!(
+            "{} -s {} rm {WF} '[ms]*'",
+            ffuse.display(),
+            folder.path().display()
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("`script` (util-linux) runs commands on a terminal");
+        let mut stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            while let Ok(n) = stdout.read(&mut chunk) {
+                if n == 0 || sender.send(chunk[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        // Answer once the question is on the screen.
+        let started = Instant::now();
+        let mut screen = Vec::new();
+        while !String::from_utf8_lossy(&screen).contains("Remove 2 tasks") {
+            assert!(
+                started.elapsed() < Duration::from_mins(1),
+                "no question: {}",
+                String::from_utf8_lossy(&screen)
+            );
+            if let Ok(chunk) = receiver.recv_timeout(Duration::from_millis(100)) {
+                screen.extend(chunk);
+            }
+        }
+        child
+            .stdin
+            .as_mut()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        reader.join().unwrap();
+        assert_eq!(
+            storage.list_tasks(WF, "*").unwrap().len(),
+            left,
+            "answer {answer}"
+        );
+    }
+}
