@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::context::Written;
 use crate::error::Result;
 use crate::maintenance::layout::Layout;
+use crate::maintenance::parallel;
 use crate::maintenance::progress::Progress;
 use crate::maintenance::verify::{Problem, Severity};
 use crate::protocols::Protocols;
@@ -101,9 +102,18 @@ impl Storage {
                 layout,
                 overwrite,
             };
-            for (task, object) in &layout.records {
-                let big_data: u64 = copier.copy_task(task, &mut report);
-                progress.advance(1, object.size + big_data);
+            let tasks: Vec<&String> = layout.records.keys().collect();
+            let results = parallel::map(&tasks, |task| {
+                let result = copier.try_copy(task);
+                if let Ok(Copied::Done { bytes, .. }) = &result {
+                    progress.advance(1, *bytes);
+                } else {
+                    progress.advance(1, 0);
+                }
+                result
+            });
+            for (task, result) in tasks.into_iter().zip(results) {
+                copier.count(task, result, &mut report);
             }
             report.workflows += 1;
         }
@@ -123,30 +133,23 @@ struct Copier<'a> {
 }
 
 impl Copier<'_> {
-    /// Copies one task; returns the bytes of big data it read.
-    fn copy_task(&self, task: &str, report: &mut CopyReport) -> u64 {
-        match self.try_copy(task) {
+    /// Adds what copying `task` did to the report.
+    fn count(&self, task: &str, result: Result<Copied, String>, report: &mut CopyReport) {
+        match result {
             Ok(Copied::Done { objects, bytes }) => {
                 report.copied += 1;
                 report.objects += objects;
                 report.bytes += bytes;
-                bytes
             }
-            Ok(Copied::Skipped) => {
-                report.skipped += 1;
-                0
-            }
-            Ok(Copied::Gone) => 0,
-            Err(message) => {
-                report.problems.push(Problem {
-                    workflow: self.workflow.to_owned(),
-                    task: Some(task.to_owned()),
-                    object: None,
-                    severity: Severity::Error,
-                    message,
-                });
-                0
-            }
+            Ok(Copied::Skipped) => report.skipped += 1,
+            Ok(Copied::Gone) => {}
+            Err(message) => report.problems.push(Problem {
+                workflow: self.workflow.to_owned(),
+                task: Some(task.to_owned()),
+                object: None,
+                severity: Severity::Error,
+                message,
+            }),
         }
     }
 

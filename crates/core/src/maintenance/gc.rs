@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::backend::StoredObject;
 use crate::error::Result;
 use crate::maintenance::layout::is_owned;
+use crate::maintenance::parallel;
 use crate::maintenance::progress::Progress;
 use crate::maintenance::summary::to_ns;
 use crate::names::BIGDATA_DIR;
@@ -186,12 +187,11 @@ impl Storage {
         }
         // Every location a record names; the listing came first, so big
         // data of a record written since is younger than the grace period.
+        let tasks: Vec<&String> = layout.records.keys().collect();
+        let headers = parallel::map(&tasks, |task| self.stored_header(workflow, task));
         let mut referenced = HashSet::new();
-        for task in layout.records.keys() {
-            match self
-                .stored_header(workflow, task)
-                .map_err(|e| self.backend_error(e))?
-            {
+        for (task, header) in tasks.into_iter().zip(headers) {
+            match header.map_err(|e| self.backend_error(e))? {
                 None => {}
                 Some(Ok(header)) => {
                     referenced.extend(header.persistent_ids.into_iter().map(|pid| pid.location));

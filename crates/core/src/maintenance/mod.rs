@@ -12,6 +12,7 @@
 mod copy;
 mod gc;
 mod layout;
+mod parallel;
 mod progress;
 mod summary;
 mod verify;

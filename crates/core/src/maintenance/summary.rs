@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::maintenance::layout::Layout;
+use crate::maintenance::parallel;
 use crate::maintenance::view::{ViewOptions, payload_to_json};
 use crate::names::validate_workflow;
 use crate::record;
@@ -126,15 +127,15 @@ impl Storage {
     pub fn task_infos(&self, workflow: &str, pattern: &str) -> Result<Vec<TaskInfo>> {
         let pattern = crate::storage::task_pattern(pattern)?;
         let layout = self.layout(workflow)?;
-        let mut infos = Vec::new();
-        for (task, object) in &layout.records {
-            if !pattern.matches(task) {
-                continue;
-            }
-            let Some(header) = self
-                .stored_header(workflow, task)
-                .map_err(|e| self.backend_error(e))?
-            else {
+        let matching: Vec<(&String, &crate::StoredObject)> = layout
+            .records
+            .iter()
+            .filter(|(task, _)| pattern.matches(task))
+            .collect();
+        let headers = parallel::map(&matching, |(task, _)| self.stored_header(workflow, task));
+        let mut infos = Vec::with_capacity(matching.len());
+        for ((task, object), header) in matching.into_iter().zip(headers) {
+            let Some(header) = header.map_err(|e| self.backend_error(e))? else {
                 continue; // removed since the listing
             };
             let mut info = TaskInfo {

@@ -1,12 +1,10 @@
 //! `verify`: every record and every persistent object it names, checked.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde::Serialize;
 
 use crate::error::{Result, Unsupported};
 use crate::maintenance::layout::Layout;
+use crate::maintenance::parallel;
 use crate::maintenance::progress::Progress;
 use crate::maintenance::view::{ViewOptions, payload_to_json};
 use crate::protocols::Protocols;
@@ -60,9 +58,6 @@ impl VerifyReport {
         self.problems.iter().all(|p| p.severity != Severity::Error)
     }
 }
-
-/// Workers checking records at once: big data on S3 is latency-bound.
-const WORKERS: usize = 8;
 
 /// Times a record is read again when its big data fails a check and the
 /// record changed meanwhile (a save replaced it).
@@ -161,22 +156,12 @@ struct TaskOutcome {
 impl Checker<'_> {
     fn run(&self, report: &mut VerifyReport) {
         let tasks: Vec<&String> = self.layout.records.keys().collect();
-        let next = AtomicUsize::new(0);
-        let outcomes = Mutex::new(Vec::with_capacity(tasks.len()));
-        std::thread::scope(|scope| {
-            for _ in 0..WORKERS.min(tasks.len()) {
-                scope.spawn(|| {
-                    while let Some(task) = tasks.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let outcome = self.check_task(task);
-                        self.progress.advance(1, outcome.bytes);
-                        if let Ok(mut outcomes) = outcomes.lock() {
-                            outcomes.push(outcome);
-                        }
-                    }
-                });
-            }
+        let outcomes = parallel::map(&tasks, |task| {
+            let outcome = self.check_task(task);
+            self.progress.advance(1, outcome.bytes);
+            outcome
         });
-        for outcome in outcomes.into_inner().unwrap_or_default() {
+        for outcome in outcomes {
             report.checked += usize::from(outcome.checked);
             report.objects += outcome.objects;
             report.bytes += outcome.bytes;
