@@ -96,25 +96,11 @@ pub(crate) fn open(options: &serde_json::Value) -> anyhow::Result<Box<dyn Storag
 /// Names of the plain files in `folder` that are not hidden; none when the
 /// folder is missing.
 pub(crate) fn list_files(folder: &Path) -> anyhow::Result<Vec<String>> {
-    let entries = match fs::read_dir(folder) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => {
-            return Err(error).with_context(|| format!("cannot list {}", folder.display()));
-        }
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue; // not written by us: our names are UTF-8
-        };
-        if name.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_file()) {
-            continue;
-        }
-        names.push(name);
-    }
-    Ok(names)
+    Ok(crate::scan::entries(folder)?
+        .into_iter()
+        .filter(|entry| entry.is_file && !entry.name.starts_with('.'))
+        .map(|entry| entry.name)
+        .collect())
 }
 
 impl StorageBackend for FileBackend {

@@ -13,6 +13,8 @@ use functionfuse_core::names::BIGDATA_DIR;
 pub(crate) struct Entry {
     pub(crate) name: String,
     pub(crate) is_dir: bool,
+    /// A plain file (not a folder, not a symbolic link).
+    pub(crate) is_file: bool,
     pub(crate) size: u64,
     pub(crate) modified: Option<SystemTime>,
 }
@@ -45,6 +47,7 @@ pub(crate) fn entries(folder: &Path) -> anyhow::Result<Vec<Entry>> {
         entries.push(Entry {
             name,
             is_dir: metadata.is_dir(),
+            is_file: metadata.is_file(),
             size: metadata.len(),
             modified: metadata.modified().ok(),
         });

@@ -16,9 +16,7 @@ pub(crate) fn run(
     overwrite: bool,
 ) -> anyhow::Result<Outcome> {
     let from = spec::open(source, Missing::Refuse)?;
-    for workflow in workflows {
-        super::existing_workflow(&from, workflow)?;
-    }
+    super::existing_workflows(&from, workflows)?;
     let to = spec::open(destination, Missing::Create)?;
     let overwrite = if overwrite {
         Overwrite::Replace

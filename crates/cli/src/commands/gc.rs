@@ -27,9 +27,7 @@ pub(crate) fn run(
     grace: Duration,
 ) -> anyhow::Result<Outcome> {
     let storage = spec::open(&global.storage, Missing::Refuse)?;
-    for workflow in workflows {
-        super::existing_workflow(&storage, workflow)?;
-    }
+    super::existing_workflows(&storage, workflows)?;
     let report = if dry_run {
         storage.find_garbage(workflows, grace)?
     } else {

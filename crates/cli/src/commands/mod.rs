@@ -52,12 +52,23 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// Checks that `workflow` holds something, so that a typo is an error
 /// rather than an empty listing.
 fn existing_workflow(storage: &functionfuse::Storage, workflow: &str) -> anyhow::Result<()> {
-    functionfuse::names::validate_workflow(workflow)?;
-    if storage.workflows()?.iter().any(|w| w == workflow) {
+    existing_workflows(storage, &[workflow.to_owned()])
+}
+
+/// [`existing_workflow`] for each of `workflows` (one listing).
+fn existing_workflows(storage: &functionfuse::Storage, workflows: &[String]) -> anyhow::Result<()> {
+    if workflows.is_empty() {
         return Ok(());
     }
-    anyhow::bail!(
-        "no workflow `{workflow}` in {}; `ffuse workflows` lists them",
-        storage.backend().location()
-    )
+    let stored = storage.workflows()?;
+    for workflow in workflows {
+        functionfuse::names::validate_workflow(workflow)?;
+        if !stored.contains(workflow) {
+            anyhow::bail!(
+                "no workflow `{workflow}` in {}; `ffuse workflows` lists them",
+                storage.backend().location()
+            );
+        }
+    }
+    Ok(())
 }

@@ -10,9 +10,7 @@ use crate::spec::{self, Missing};
 
 pub(crate) fn run(global: &Global, workflows: &[String]) -> anyhow::Result<Outcome> {
     let storage = spec::open(&global.storage, Missing::Refuse)?;
-    for workflow in workflows {
-        super::existing_workflow(&storage, workflow)?;
-    }
+    super::existing_workflows(&storage, workflows)?;
     let report = storage.verify(workflows, &Bars::new(global.json))?;
     let outcome = if report.is_ok() {
         Outcome::Clean

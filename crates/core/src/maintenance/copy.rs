@@ -61,29 +61,10 @@ impl Storage {
         overwrite: Overwrite,
         progress: &dyn Progress,
     ) -> Result<CopyReport> {
-        let workflows = if workflows.is_empty() {
-            self.workflows()?
-        } else {
-            workflows.to_vec()
-        };
-        let mut layouts = Vec::new();
-        for workflow in &workflows {
-            layouts.push((workflow, self.layout(workflow)?));
-        }
-        let items = layouts.iter().map(|(_, l)| l.records.len() as u64).sum();
-        let bytes = layouts
-            .iter()
-            .map(|(_, l)| {
-                l.records
-                    .values()
-                    .chain(l.big_data.values())
-                    .map(|o| o.size)
-                    .sum::<u64>()
-            })
-            .sum();
-        progress.start("copying", items, bytes);
+        let plan = self.plan(workflows)?;
+        progress.start("copying", plan.items, plan.bytes);
         let mut report = CopyReport::default();
-        for (workflow, layout) in &layouts {
+        for (workflow, layout) in &plan.layouts {
             let from_protocols = self
                 .backend()
                 .protocols(workflow)

@@ -111,12 +111,7 @@ impl Storage {
             ..GcReport::default()
         };
         let all = workflows.is_empty();
-        let workflows = if all {
-            self.workflows()?
-        } else {
-            workflows.to_vec()
-        };
-        for workflow in &workflows {
+        for workflow in &self.named_or_all(workflows)? {
             self.workflow_garbage(workflow, &is_old, &mut report)?;
         }
         if all {

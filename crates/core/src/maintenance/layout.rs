@@ -93,6 +93,15 @@ impl Layout {
             })
     }
 
+    /// Bytes of records and big data: what checking or copying reads.
+    pub(crate) fn data_bytes(&self) -> u64 {
+        self.records
+            .values()
+            .chain(self.big_data.values())
+            .map(|object| object.size)
+            .sum()
+    }
+
     /// The newest modification time among everything.
     pub(crate) fn last_modified(&self) -> Option<SystemTime> {
         self.records

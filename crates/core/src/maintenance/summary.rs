@@ -218,6 +218,30 @@ impl Storage {
         })
     }
 
+    /// `workflows`, or every workflow when it is empty.
+    pub(crate) fn named_or_all(&self, workflows: &[String]) -> Result<Vec<String>> {
+        if workflows.is_empty() {
+            self.workflows()
+        } else {
+            Ok(workflows.to_vec())
+        }
+    }
+
+    /// The layouts of `workflows` (all when empty), with the totals that
+    /// progress reports start from.
+    pub(crate) fn plan(&self, workflows: &[String]) -> Result<Plan> {
+        let mut layouts = Vec::new();
+        for workflow in self.named_or_all(workflows)? {
+            let layout = self.layout(&workflow)?;
+            layouts.push((workflow, layout));
+        }
+        Ok(Plan {
+            items: layouts.iter().map(|(_, l)| l.records.len() as u64).sum(),
+            bytes: layouts.iter().map(|(_, l)| l.data_bytes()).sum(),
+            layouts,
+        })
+    }
+
     /// The workflow's objects, sorted by kind.
     pub(crate) fn layout(&self, workflow: &str) -> Result<Layout> {
         validate_workflow(workflow)?;
@@ -227,6 +251,16 @@ impl Storage {
             .map_err(|e| self.backend_error(e))?;
         Ok(Layout::new(objects))
     }
+}
+
+/// What a long operation will go through.
+pub(crate) struct Plan {
+    /// Each workflow's objects.
+    pub(crate) layouts: Vec<(String, Layout)>,
+    /// Records in all.
+    pub(crate) items: u64,
+    /// Bytes of records and big data in all.
+    pub(crate) bytes: u64,
 }
 
 /// Nanoseconds since the Unix epoch (0 before it).

@@ -80,15 +80,10 @@ impl Storage {
     /// [`Error::Backend`](crate::Error::Backend) when a workflow cannot be
     /// listed.
     pub fn verify(&self, workflows: &[String], progress: &dyn Progress) -> Result<VerifyReport> {
-        let workflows = if workflows.is_empty() {
-            self.workflows()?
-        } else {
-            workflows.to_vec()
-        };
+        let plan = self.plan(workflows)?;
         let mut report = VerifyReport::default();
-        let mut plans = Vec::new();
-        for workflow in &workflows {
-            let layout = self.layout(workflow)?;
+        progress.start("verifying", plan.items, plan.bytes);
+        for (workflow, layout) in &plan.layouts {
             if layout.records.is_empty() {
                 report.problems.push(Problem {
                     workflow: workflow.clone(),
@@ -98,21 +93,6 @@ impl Storage {
                     message: "the workflow holds no results".to_owned(),
                 });
             }
-            plans.push((workflow, layout));
-        }
-        let items = plans.iter().map(|(_, l)| l.records.len() as u64).sum();
-        let bytes = plans
-            .iter()
-            .map(|(_, l)| {
-                l.records
-                    .values()
-                    .chain(l.big_data.values())
-                    .map(|o| o.size)
-                    .sum::<u64>()
-            })
-            .sum();
-        progress.start("verifying", items, bytes);
-        for (workflow, layout) in &plans {
             let protocols = self
                 .backend()
                 .protocols(workflow)
