@@ -128,7 +128,7 @@ pub trait PersistentSerializer: Send + Sync + 'static {
     /// another (`to`), without knowing the Rust type, and returns its id
     /// there. The copy goes through `to`'s protocols, so its format may
     /// change (an ndarray HDF5 file becomes a zarr array on S3).
-    /// [`Storage::copy_workflow`](crate::Storage::copy_workflow) and
+    /// [`Storage::copy_workflows`](crate::Storage::copy_workflows) and
     /// `ffuse cp` call it.
     ///
     /// # Errors

@@ -4,7 +4,7 @@
 //!
 //! These are methods of [`Storage`](crate::Storage) (`workflows`,
 //! `workflow_summary`, `task_infos`, `inspect_task`, `verify`,
-//! `find_garbage`, `collect_garbage`, `copy_workflow`); the `ffuse` command
+//! `find_garbage`, `collect_garbage`, `copy_workflows`); the `ffuse` command
 //! line is a thin layer over them.
 //!
 //! `docs/cli.md` shows them at work, from Rust and from the command line.
