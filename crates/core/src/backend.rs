@@ -72,6 +72,32 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     /// When the record exists but cannot be read.
     fn get(&self, workflow: &str, task: &str) -> anyhow::Result<Option<Vec<u8>>>;
 
+    /// The record's bytes, as [`get`](Self::get), but a record over `limit`
+    /// bytes is refused with [`RecordTooLarge`](crate::RecordTooLarge). The
+    /// default reads it first; backends override it to check the size
+    /// before reading.
+    ///
+    /// # Errors
+    /// When the record exists but cannot be read, or is over the limit.
+    fn get_limited(
+        &self,
+        workflow: &str,
+        task: &str,
+        limit: u64,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let bytes = self.get(workflow, task)?;
+        if let Some(bytes) = &bytes
+            && bytes.len() as u64 > limit
+        {
+            return Err(crate::RecordTooLarge {
+                size: bytes.len() as u64,
+                limit,
+            }
+            .into());
+        }
+        Ok(bytes)
+    }
+
     /// At most the first `len` bytes of the record, or `None` when there is
     /// none: lets removal read a header without the whole record. The
     /// default reads the whole record; backends override it when they can

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::registry;
 use crate::storage::Storage;
 
@@ -24,6 +25,9 @@ pub struct StorageConfig {
     /// Options of that kind; each backend documents its own.
     #[serde(default = "empty_options")]
     pub options: serde_json::Value,
+    /// The largest record and header reads accept (Rust only; defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
 }
 
 fn empty_options() -> serde_json::Value {
@@ -36,6 +40,7 @@ impl StorageConfig {
         Self {
             kind: kind.into(),
             options,
+            limits: None,
         }
     }
 }
@@ -58,5 +63,9 @@ pub fn storage_factory(config: &StorageConfig) -> Result<Storage> {
             kind: registration.kind().to_owned(),
             source,
         })?;
-    Ok(Storage::new(backend))
+    let mut storage = Storage::new(backend);
+    if let Some(limits) = config.limits {
+        storage.set_limits(limits);
+    }
+    Ok(storage)
 }

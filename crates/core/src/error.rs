@@ -54,6 +54,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// A record, or its header, is larger than the storage's
+    /// [`Limits`](crate::Limits) allow; it was not read.
+    #[error(
+        "the {what} of task `{task}` in workflow `{workflow}` is {size} bytes, over the limit of {limit}; \
+         raise it with Storage::set_limits or the config's `limits` if the record is genuine"
+    )]
+    TooLarge {
+        /// The workflow of the record.
+        workflow: String,
+        /// The task of the record.
+        task: String,
+        /// `"record"` or `"header"`.
+        what: &'static str,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+
     /// A workflow or task name that could escape the storage or is reserved.
     #[error("invalid {what} name {name:?}: {reason}")]
     InvalidName {

@@ -18,6 +18,7 @@ mod backend;
 mod config;
 mod context;
 mod error;
+mod limits;
 pub mod maintenance;
 pub mod names;
 pub mod persistent;
@@ -33,6 +34,7 @@ pub mod type_names;
 pub use backend::{StorageBackend, StoredObject, check_object_path};
 pub use config::{StorageConfig, storage_factory};
 pub use error::{DamagedObject, Error, Result, StorageFailure, StoredTypeMismatch, Unsupported};
+pub use limits::{Limits, RecordTooLarge};
 pub use persistent::Persistent;
 pub use protocols::{
     BoxFuture, FILE_PROTOCOL, FileProtocol, NewFile, ProtocolInterface, Protocols, S3_PROTOCOL,

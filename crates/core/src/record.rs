@@ -112,6 +112,14 @@ pub fn decode_header(prefix: &[u8]) -> Result<RecordHeader, String> {
     rmp_serde::from_slice(&prefix[PREFIX_LEN..end]).map_err(|e| format!("undecodable header: {e}"))
 }
 
+/// The header length field of a record's start, if `bytes` reach it.
+pub fn header_len(bytes: &[u8]) -> Option<u64> {
+    let field = bytes.get(PREFIX_LEN - 4..PREFIX_LEN)?;
+    Some(u64::from(u32::from_le_bytes([
+        field[0], field[1], field[2], field[3],
+    ])))
+}
+
 /// Checks size, magic and version; returns the whole record.
 fn check_frame(bytes: &[u8]) -> Result<&[u8], String> {
     if bytes.len() < PREFIX_LEN + CHECKSUM_LEN {

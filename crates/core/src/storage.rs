@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::backend::StorageBackend;
 use crate::context::{Context, Mode, Written};
 use crate::error::{Error, Result};
+use crate::limits::{Limits, RecordTooLarge};
 use crate::names::{validate_task, validate_workflow};
 use crate::record::{self, RecordHeader};
 use crate::registry::SerializerPool;
@@ -72,6 +73,7 @@ pub struct Storage {
     backend: Arc<dyn StorageBackend>,
     pub(crate) pool: Arc<SerializerPool>,
     always_read: bool,
+    limits: Limits,
 }
 
 impl Storage {
@@ -81,7 +83,18 @@ impl Storage {
             backend: Arc::from(backend),
             pool: Arc::new(SerializerPool::linked()),
             always_read: false,
+            limits: Limits::default(),
         }
+    }
+
+    /// The largest record and header this storage reads.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Sets the largest record and header this storage reads.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     /// The backend underneath.
@@ -259,13 +272,39 @@ impl Storage {
     }
 
     fn get_record(&self, workflow: &str, task: &str) -> Result<Vec<u8>> {
-        self.backend
-            .get(workflow, task)
-            .map_err(|e| self.backend_error(e))?
+        self.fetch_record(workflow, task)?
             .ok_or_else(|| Error::NotFound {
                 workflow: workflow.to_owned(),
                 task: task.to_owned(),
             })
+    }
+
+    /// The record's bytes within the storage's [`Limits`], or `None` when
+    /// there is none.
+    pub(crate) fn fetch_record(&self, workflow: &str, task: &str) -> Result<Option<Vec<u8>>> {
+        let too_large = |what, size, limit| Error::TooLarge {
+            workflow: workflow.to_owned(),
+            task: task.to_owned(),
+            what,
+            size,
+            limit,
+        };
+        let bytes = self
+            .backend
+            .get_limited(workflow, task, self.limits.max_record_bytes)
+            .map_err(|error| match error.downcast_ref::<RecordTooLarge>() {
+                Some(refused) => too_large("record", refused.size, refused.limit),
+                None => self.backend_error(error),
+            })?;
+        if let Some(bytes) = &bytes
+            && let Some(header) = record::header_len(bytes)
+            && header > self.limits.max_header_bytes
+            // A length past the end is damage, which decoding reports.
+            && header <= bytes.len() as u64
+        {
+            return Err(too_large("header", header, self.limits.max_header_bytes));
+        }
+        Ok(bytes)
     }
 
     /// Decodes the record `bytes` of `task` as `T`, reading its big data.
@@ -542,10 +581,15 @@ impl Storage {
             return Ok(None);
         };
         let header = match record::decode_header(&prefix) {
-            Err(_) if prefix.len() >= HEADER_PROBE => match self.backend.get(workflow, task)? {
-                Some(bytes) => record::decode_header(&bytes),
-                None => return Ok(None),
-            },
+            Err(_) if prefix.len() >= HEADER_PROBE => {
+                match self
+                    .backend
+                    .get_limited(workflow, task, self.limits.max_record_bytes)?
+                {
+                    Some(bytes) => record::decode_header(&bytes),
+                    None => return Ok(None),
+                }
+            }
             decoded => decoded,
         };
         Ok(Some(header))

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use functionfuse_core::names::{BIGDATA_DIR, validate_task, validate_workflow};
-use functionfuse_core::{Protocols, StorageBackend, StoredObject, check_object_path};
+use functionfuse_core::{
+    Protocols, RecordTooLarge, StorageBackend, StoredObject, check_object_path,
+};
 use serde::Deserialize;
 
 use crate::KIND;
@@ -134,6 +136,44 @@ impl StorageBackend for FileBackend {
                 Err(error).with_context(|| format!("cannot read record {}", path.display()))
             }
         }
+    }
+
+    fn get_limited(
+        &self,
+        workflow: &str,
+        task: &str,
+        limit: u64,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.record_path(workflow, task)?;
+        let mut file = match fs::File::open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot open record {}", path.display()));
+            }
+        };
+        let size = file
+            .metadata()
+            .with_context(|| format!("cannot read record {}", path.display()))?
+            .len();
+        if size > limit {
+            return Err(RecordTooLarge { size, limit }.into());
+        }
+        // One byte more than the limit tells a file that grew meanwhile.
+        let mut bytes = Vec::with_capacity(size as usize);
+        (&mut file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read record {}", path.display()))?;
+        if bytes.len() as u64 > limit {
+            return Err(RecordTooLarge {
+                size: bytes.len() as u64,
+                limit,
+            }
+            .into());
+        }
+        Ok(Some(bytes))
     }
 
     fn get_prefix(

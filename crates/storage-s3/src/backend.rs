@@ -161,6 +161,18 @@ impl StorageBackend for S3Backend {
         self.bucket.runtime.block_on(self.bucket.get(&key))
     }
 
+    fn get_limited(
+        &self,
+        workflow: &str,
+        task: &str,
+        limit: u64,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let key = self.record_key(workflow, task)?;
+        self.bucket
+            .runtime
+            .block_on(self.bucket.get_limited(&key, limit))
+    }
+
     fn get_prefix(
         &self,
         workflow: &str,

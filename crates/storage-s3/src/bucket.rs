@@ -8,7 +8,7 @@ use anyhow::bail;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use functionfuse_core::{DamagedObject, StorageFailure};
+use functionfuse_core::{DamagedObject, RecordTooLarge, StorageFailure};
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::errors::{Failure, classify, failure};
@@ -97,7 +97,17 @@ impl Bucket {
 
     /// The whole object, or `None`.
     pub(crate) async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        self.get_with_range(key, None).await
+        self.get_with_range(key, None, None).await
+    }
+
+    /// The whole object, or `None`; an object over `limit` bytes is refused
+    /// with [`RecordTooLarge`] before its body is read.
+    pub(crate) async fn get_limited(
+        &self,
+        key: &str,
+        limit: u64,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        self.get_with_range(key, None, Some(limit)).await
     }
 
     /// Bytes `range` of the object (exactly: a range past the end is an
@@ -115,6 +125,7 @@ impl Bucket {
             .get_with_range(
                 key,
                 Some(format!("bytes={}-{}", range.start, range.end - 1)),
+                None,
             )
             .await?;
         if let Some(bytes) = &bytes
@@ -139,7 +150,7 @@ impl Bucket {
         if len == 0 {
             return Ok(self.size(key).await?.map(|_| Vec::new()));
         }
-        self.get_with_range(key, Some(format!("bytes=0-{}", len - 1)))
+        self.get_with_range(key, Some(format!("bytes=0-{}", len - 1)), None)
             .await
     }
 
@@ -147,6 +158,7 @@ impl Bucket {
         &self,
         key: &str,
         range: Option<String>,
+        limit: Option<u64>,
     ) -> anyhow::Result<Option<Vec<u8>>> {
         let output = match self
             .client
@@ -164,6 +176,12 @@ impl Bucket {
             Err(error) if classify(&error) == Failure::InvalidRange => return Ok(Some(Vec::new())),
             Err(error) => return Err(self.failure(&error, "GET", key)),
         };
+        let size = output.content_length().map_or(0, |len| len.max(0) as u64);
+        if let Some(limit) = limit
+            && size > limit
+        {
+            return Err(RecordTooLarge { size, limit }.into());
+        }
         let body = output.body.collect().await.map_err(|error| {
             let message = format!("{}", aws_sdk_s3::error::DisplayErrorContext(&error));
             if message.contains("checksum mismatch") {

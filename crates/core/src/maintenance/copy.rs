@@ -138,9 +138,8 @@ impl Copier<'_> {
         let workflow = self.workflow;
         let Some(bytes) = self
             .from
-            .backend()
-            .get(workflow, task)
-            .map_err(|e| format!("cannot read the record: {e:#}"))?
+            .fetch_record(workflow, task)
+            .map_err(|e| format!("cannot read the record: {e}"))?
         else {
             return Ok(Copied::Gone); // removed since the listing
         };

@@ -179,9 +179,7 @@ impl Storage {
         crate::names::validate_task(task)?;
         let layout = self.layout(workflow)?;
         let bytes = self
-            .backend()
-            .get(workflow, task)
-            .map_err(|e| self.backend_error(e))?
+            .fetch_record(workflow, task)?
             .ok_or_else(|| Error::NotFound {
                 workflow: workflow.to_owned(),
                 task: task.to_owned(),

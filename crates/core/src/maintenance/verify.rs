@@ -154,12 +154,10 @@ impl Checker<'_> {
     fn check_task(&self, task: &str) -> TaskOutcome {
         let mut last: Option<(Vec<u8>, TaskOutcome)> = None;
         for _ in 0..MAX_REREADS {
-            let bytes = match self.storage.backend().get(self.workflow, task) {
+            let bytes = match self.storage.fetch_record(self.workflow, task) {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => return TaskOutcome::default(), // removed since the listing
-                Err(error) => {
-                    return self.failed(task, format!("cannot read the record: {error:#}"));
-                }
+                Err(error) => return self.failed(task, error.to_string()),
             };
             if let Some((previous, outcome)) = last.take()
                 && previous == bytes

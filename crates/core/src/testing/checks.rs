@@ -12,8 +12,8 @@ pub use super::failures::{
     cached_reads_computes_and_recomputes_corrupt, corrupt_and_truncated_records_are_reported,
     failed_puts_keep_records_and_big_data_consistent, failed_save_rolls_back_big_data,
     hostile_locations_are_refused, invalid_names_are_rejected_without_writing,
-    missing_serializer_is_a_clear_error, removing_a_corrupt_record_still_removes_big_data,
-    type_mismatch_names_the_stored_type,
+    missing_serializer_is_a_clear_error, records_over_the_limits_are_refused,
+    removing_a_corrupt_record_still_removes_big_data, type_mismatch_names_the_stored_type,
 };
 use super::serializers::{
     InventoryBlob, RecordingSerializer, RuntimeBlob, big_data, inventory_calls,

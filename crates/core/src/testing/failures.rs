@@ -342,3 +342,74 @@ struct Lossy {
     #[serde(skip)]
     dropped: u8,
 }
+
+/// A record over the storage's limit is refused before it is read, as is
+/// a header over its limit; records within the limits still read, and
+/// nothing is changed.
+pub fn records_over_the_limits_are_refused(mut storage: Storage) {
+    let big = vec![7_u8; 10_000];
+    storage.save(WF, "big", &big).expect("save");
+    storage.save(WF, "small", &1_u8).expect("save");
+    let size = storage.backend().get(WF, "big").unwrap().unwrap().len() as u64;
+    let refused = storage
+        .backend()
+        .get_limited(WF, "big", size - 1)
+        .expect_err("a record over the limit");
+    let too_large = refused
+        .downcast_ref::<crate::RecordTooLarge>()
+        .unwrap_or_else(|| panic!("not RecordTooLarge: {refused:#}"));
+    assert_eq!((too_large.size, too_large.limit), (size, size - 1));
+    assert_eq!(
+        storage
+            .backend()
+            .get_limited(WF, "big", size)
+            .unwrap()
+            .unwrap()
+            .len() as u64,
+        size
+    );
+    assert!(
+        storage
+            .backend()
+            .get_limited(WF, "none", 1)
+            .unwrap()
+            .is_none()
+    );
+
+    storage.set_limits(crate::Limits {
+        max_record_bytes: 1000,
+        ..crate::Limits::default()
+    });
+    match storage.read_task::<Vec<u8>>(WF, "big") {
+        Err(Error::TooLarge {
+            what: "record",
+            size: s,
+            limit: 1000,
+            ..
+        }) if s == size => {}
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let message = storage
+        .read_task::<Vec<u8>>(WF, "big")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("over the limit of 1000") && message.contains("set_limits"),
+        "{message}"
+    );
+    assert_eq!(storage.read_task::<u8>(WF, "small").unwrap(), 1);
+    storage.set_limits(crate::Limits {
+        max_header_bytes: 10,
+        ..crate::Limits::default()
+    });
+    assert!(matches!(
+        storage.read_task::<u8>(WF, "small"),
+        Err(Error::TooLarge {
+            what: "header",
+            limit: 10,
+            ..
+        })
+    ));
+    storage.set_limits(crate::Limits::default());
+    assert_eq!(storage.read_task::<Vec<u8>>(WF, "big").unwrap(), big);
+}

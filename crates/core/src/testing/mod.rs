@@ -81,6 +81,7 @@ macro_rules! conformance_tests {
                 invalid_names_are_rejected_without_writing,
                 removing_a_corrupt_record_still_removes_big_data,
                 cached_reads_computes_and_recomputes_corrupt,
+                records_over_the_limits_are_refused,
             );
             $crate::conformance_tests!(@tests $setup, maintenance;
                 maintenance_lists_workflows_tasks_and_sizes,
