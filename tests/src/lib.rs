@@ -116,3 +116,16 @@ pub fn run(program: &Path, args: &[&str]) -> String {
 pub fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
 }
+
+/// A record's bytes with its checksum recomputed after `edit` changed the
+/// rest: damage as a crafted record, not a bit flip, carries it.
+///
+/// # Panics
+/// When `bytes` is shorter than a checksum.
+pub fn reseal(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut body = bytes[..bytes.len() - 4].to_vec();
+    edit(&mut body);
+    let checksum = crc32fast::hash(&body);
+    body.extend_from_slice(&checksum.to_le_bytes());
+    body
+}

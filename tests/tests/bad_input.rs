@@ -5,7 +5,7 @@
 
 use functionfuse::ndarray::{Array1, Array2};
 use functionfuse::{Error, Persistent, Storage, record};
-use functionfuse_tests::{file_storage, s3_storage};
+use functionfuse_tests::{file_storage, reseal, s3_storage};
 use serde::{Deserialize, Serialize};
 
 const WF: &str = "bad-input";
@@ -85,32 +85,6 @@ fn read_as_record(storage: &Storage, task: &str, bytes: &[u8]) -> Result<Vec<u32
     storage.read_task::<Vec<u32>>(WF, task)
 }
 
-/// Re-encodes a record with `edit` applied to its bytes before the checksum
-/// is recomputed: damage that a crafted record, not a bit flip, carries.
-fn with_fixed_checksum(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut body = bytes[..bytes.len() - 4].to_vec();
-    edit(&mut body);
-    let checksum = crc32fast_hash(&body);
-    body.extend_from_slice(&checksum.to_le_bytes());
-    body
-}
-
-/// zlib's CRC-32 (the record checksum), as docs/format.md specifies it.
-fn crc32fast_hash(bytes: &[u8]) -> u32 {
-    let mut crc = !0_u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 #[test]
 fn every_flipped_byte_and_every_truncation_of_a_record_is_corrupt() {
     on_both_backends(|storage| {
@@ -163,13 +137,13 @@ fn each_kind_of_record_damage_says_what_is_wrong() {
             "victim",
             "FFUSEREC magic",
         );
-        let newer = with_fixed_checksum(&good, |body| body[8] = 2);
+        let newer = reseal(&good, |body| body[8] = 2);
         assert_corrupt(
             read_as_record(storage, "victim", &newer),
             "victim",
             "format version 2 is not supported",
         );
-        let past_end = with_fixed_checksum(&good, |body| {
+        let past_end = reseal(&good, |body| {
             body[10..14].copy_from_slice(&u32::MAX.to_le_bytes())
         });
         assert_corrupt(
@@ -177,7 +151,7 @@ fn each_kind_of_record_damage_says_what_is_wrong() {
             "victim",
             "runs past the end",
         );
-        let no_payload = with_fixed_checksum(&good, |body| {
+        let no_payload = reseal(&good, |body| {
             let header = u32::from_le_bytes([body[10], body[11], body[12], body[13]]) as usize;
             body.truncate(14 + header);
         });
@@ -186,7 +160,7 @@ fn each_kind_of_record_damage_says_what_is_wrong() {
             "victim",
             "payload is missing",
         );
-        let garbage_header = with_fixed_checksum(&good, |body| body[14] = 0xc1);
+        let garbage_header = reseal(&good, |body| body[14] = 0xc1);
         assert_corrupt(
             read_as_record(storage, "victim", &garbage_header),
             "victim",
