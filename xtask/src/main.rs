@@ -5,8 +5,10 @@
 //! - `demo`: setup, then the example pipeline (`--s3`: against an S3 server).
 //! - `s3`: an S3-protocol server in the foreground, for trying the S3 storage.
 //! - `bench`: setup, then the workload benchmarks (release).
+//! - `fuzz`: the fuzz targets under AFL++ (installs cargo-afl when missing).
 
 mod cmd;
+mod fuzz;
 mod s3;
 mod setup;
 
@@ -51,6 +53,16 @@ enum Task {
         #[arg(long, default_value_t = 9000)]
         port: u16,
     },
+    /// Fuzz the record decoder, the header decoder and the payload view
+    /// under AFL++ (cargo-afl, installed when missing), keeping crashing
+    /// inputs in fuzz/crashes/ and the minimised corpus in fuzz/corpus/.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Targets to run (default: all of record, header, view).
+        targets: Vec<String>,
+    },
     /// Run the workload benchmarks and print one JSON object per workload.
     Bench {
         /// Extra arguments for the criterion harness (e.g. a filter like `w1`).
@@ -75,6 +87,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::Ci => ci(),
         Task::Demo { path, s3 } => demo(path, s3),
         Task::S3 { folder, port } => s3::serve(folder.as_ref(), port),
+        Task::Fuzz { seconds, targets } => fuzz::run(seconds, &targets),
         Task::Bench { args } => {
             setup::system_packages()?;
             let mut command = vec![
