@@ -1,0 +1,7 @@
+//! AFL++ entry point of the `header` target.
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        functionfuse_fuzz::header(data);
+    });
+}

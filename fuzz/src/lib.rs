@@ -1,0 +1,75 @@
+//! The fuzz targets: each takes arbitrary bytes and must neither panic nor
+//! break an invariant. `cargo xtask fuzz --seconds N` runs them under
+//! AFL++ (cargo-afl, which works on stable Rust); `tests/replay.rs` runs
+//! every input kept in `fuzz/corpus/<target>/` and `fuzz/crashes/<target>/`
+//! as a normal test in CI.
+
+use functionfuse_core::maintenance::view::{ViewOptions, payload_to_json};
+use functionfuse_core::record::{self, RecordHeader};
+use functionfuse_core::{FILE_PROTOCOL, PersistentId};
+
+/// The targets by name, as the folders under `fuzz/corpus/` name them.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[("record", record), ("header", header), ("view", view)];
+
+/// The record decoder: any bytes decode or are refused; what decodes
+/// encodes back to the same bytes.
+pub fn record(data: &[u8]) {
+    if let Ok(decoded) = record::decode(data) {
+        let again = record::encode(&decoded.header, decoded.payload)
+            .unwrap_or_else(|e| panic!("a decoded header does not encode: {e}"));
+        // The header's MessagePack may be written differently (e.g. a
+        // shorter integer), so compare what it means.
+        let reread =
+            record::decode(&again).unwrap_or_else(|e| panic!("re-encoded record refused: {e}"));
+        assert_eq!(reread.header, decoded.header);
+        assert_eq!(reread.payload, decoded.payload);
+        // The header decoder agrees with the full decoder.
+        assert_eq!(
+            record::decode_header(data).ok().as_ref(),
+            Some(&decoded.header)
+        );
+    }
+}
+
+/// The header decoder (read from a record's start, without checksum).
+pub fn header(data: &[u8]) {
+    let _ = record::decode_header(data);
+    let _ = record::header_len(data);
+}
+
+/// The payload view `ffuse show` prints, with a header naming two objects.
+pub fn view(data: &[u8]) {
+    let header = RecordHeader {
+        type_name: "fuzzed".into(),
+        persistent_ids: (0..2)
+            .map(|i| PersistentId {
+                serializer: "ndarray".into(),
+                version: 1,
+                location: format!("{i}.h5"),
+                protocol: FILE_PROTOCOL.into(),
+                metadata: serde_json::Map::new(),
+            })
+            .collect(),
+        created_ns: 0,
+    };
+    for options in [
+        ViewOptions::default(),
+        ViewOptions {
+            max_items: 0,
+            preview_bytes: 0,
+        },
+        ViewOptions {
+            max_items: usize::MAX,
+            preview_bytes: 64,
+        },
+    ] {
+        if let Ok(json) = payload_to_json(data, &header, &options) {
+            // What is shown is valid JSON text.
+            let text = json.to_string();
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "{text}"
+            );
+        }
+    }
+}
