@@ -129,3 +129,51 @@ pub fn reseal(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     body.extend_from_slice(&checksum.to_le_bytes());
     body
 }
+
+/// What `gc` must call garbage in `workflow` (with no grace period), worked
+/// out independently of it from the layout in docs/format.md: hidden
+/// temporaries, and big data no record's header names, grouped by first
+/// path segment.
+///
+/// # Panics
+/// When the storage cannot be listed or a record cannot be read.
+pub fn unreferenced(storage: &Storage, workflow: &str) -> std::collections::BTreeSet<String> {
+    let mut referenced = std::collections::BTreeSet::new();
+    for task in storage.list_tasks(workflow, "*").expect("list") {
+        let Some(bytes) = storage.backend().get(workflow, &task).expect("get") else {
+            continue;
+        };
+        let header = functionfuse::record::decode_header(&bytes).expect("a readable header");
+        referenced.extend(header.persistent_ids.into_iter().map(|pid| pid.location));
+    }
+    let mut garbage = std::collections::BTreeSet::new();
+    for object in storage.backend().scan(workflow).expect("scan") {
+        let path = object.path;
+        match path.strip_prefix("bigdata/") {
+            None if path.starts_with('.') => {
+                garbage.insert(path);
+            }
+            None => {}
+            Some(key) if key.starts_with('.') => {
+                garbage.insert(path);
+            }
+            Some(key) => {
+                let group = key.split('/').next().unwrap_or(key);
+                if !referenced.contains(group) {
+                    garbage.insert(format!("bigdata/{group}"));
+                }
+            }
+        }
+    }
+    garbage
+}
+
+/// The storage a JSON [`StorageConfig`] names: how tests hand a storage to
+/// the helper processes they start.
+///
+/// # Panics
+/// When the JSON is not a config or the storage cannot be opened.
+pub fn open_json(config: &str) -> Storage {
+    let config: StorageConfig = serde_json::from_str(config).expect("a storage config");
+    storage_factory(&config).expect("the storage")
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use functionfuse::ndarray::Array1;
 use functionfuse::serializer_ndarray::NdarraySerializer;
-use functionfuse::{PersistentSerializer, Storage, record};
+use functionfuse::{PersistentSerializer, Storage};
 
 use crate::common::{open_folder, open_s3, run, run_json, s3_spec};
 
@@ -31,37 +31,9 @@ fn value(task: usize, generation: usize) -> Array1<f64> {
     Array1::from_elem(500_000, (task * 1_000_000 + generation) as f64)
 }
 
-/// What `gc --grace 0s` must report for the workflow, from the library's
-/// own view: temporaries, and big data no record references (grouped by
-/// first path segment).
+/// What `gc --grace 0s` must report for the workflow.
 fn expected_garbage(storage: &Storage) -> BTreeSet<String> {
-    let mut referenced = BTreeSet::new();
-    for task in storage.list_tasks(WF, "*").unwrap() {
-        let bytes = storage.backend().get(WF, &task).unwrap().unwrap();
-        for pid in record::decode(&bytes).unwrap().header.persistent_ids {
-            referenced.insert(pid.location);
-        }
-    }
-    let mut garbage = BTreeSet::new();
-    for object in storage.backend().scan(WF).unwrap() {
-        let path = object.path;
-        match path.strip_prefix("bigdata/") {
-            None if path.starts_with('.') => {
-                garbage.insert(path);
-            }
-            None => {}
-            Some(key) if key.starts_with('.') => {
-                garbage.insert(path);
-            }
-            Some(key) => {
-                let group = key.split('/').next().unwrap();
-                if !referenced.contains(group) {
-                    garbage.insert(format!("bigdata/{group}"));
-                }
-            }
-        }
-    }
-    garbage
+    functionfuse_tests::unreferenced(storage, WF)
 }
 
 fn garbage_paths(report: &serde_json::Value) -> BTreeSet<String> {
