@@ -4,12 +4,18 @@
 //! every input kept in `fuzz/corpus/<target>/` and `fuzz/crashes/<target>/`
 //! as a normal test in CI.
 
+// A broken invariant must stop the fuzzer: that is what a target panics for.
+#![allow(clippy::panic)]
+
 use functionfuse_core::maintenance::view::{ViewOptions, payload_to_json};
 use functionfuse_core::record::{self, RecordHeader};
 use functionfuse_core::{FILE_PROTOCOL, PersistentId};
 
+/// A fuzz target: arbitrary bytes in, a panic when an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as the folders under `fuzz/corpus/` name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("record", record), ("header", header), ("view", view)];
+pub const TARGETS: &[(&str, Target)] = &[("record", record), ("header", header), ("view", view)];
 
 /// The record decoder: any bytes decode or are refused; what decodes
 /// encodes back to the same bytes.

@@ -3,6 +3,9 @@
 //! a few megabytes of allocation. Measured with a counting allocator, so
 //! this binary holds this one test.
 
+// Helpers of tests fail loudly: that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 

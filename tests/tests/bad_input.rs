@@ -3,6 +3,9 @@
 //! message that says what is wrong, and leaves the rest of the storage as
 //! it was.
 
+// Helpers of tests fail loudly: that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use functionfuse::ndarray::{Array1, Array2};
 use functionfuse::{Error, Persistent, Storage, record};
 use functionfuse_tests::{file_storage, reseal, s3_storage};
@@ -144,7 +147,7 @@ fn each_kind_of_record_damage_says_what_is_wrong() {
             "format version 2 is not supported",
         );
         let past_end = reseal(&good, |body| {
-            body[10..14].copy_from_slice(&u32::MAX.to_le_bytes())
+            body[10..14].copy_from_slice(&u32::MAX.to_le_bytes());
         });
         assert_corrupt(
             read_as_record(storage, "victim", &past_end),
@@ -205,7 +208,7 @@ fn a_wrong_type_is_a_mismatch_naming_both_types() {
         }
         match storage.read_task::<Array2<f64>>(WF, "n-struct") {
             Err(Error::TypeMismatch { stored, .. }) => {
-                assert!(stored.contains("Neighbour"), "{stored}")
+                assert!(stored.contains("Neighbour"), "{stored}");
             }
             other => panic!("expected TypeMismatch, got {other:?}"),
         }

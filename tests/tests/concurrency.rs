@@ -5,6 +5,9 @@
 //! (the last writer wins), and the big data left over is exactly what `gc`
 //! reclaims.
 
+// Helpers of tests fail loudly: that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -50,7 +53,7 @@ fn array(writer: u64, generation: u64) -> Array1<f64> {
 /// Reads one task and checks it is a value some writer wrote under it.
 fn read_checked(storage: &Storage, task: usize) -> Result<(), Error> {
     let name = format!("t{task}");
-    if task % 2 == 0 {
+    if task.is_multiple_of(2) {
         let value: Entry = storage.read_task(WF, &name)?;
         assert_eq!(
             value,
@@ -83,7 +86,7 @@ fn worker_process() {
             // Each writer walks the tasks from its own offset: they overlap.
             let task = ((generation + id * 3) % TASKS as u64) as usize;
             let name = format!("t{task}");
-            if task % 2 == 0 {
+            if task.is_multiple_of(2) {
                 storage.save(WF, &name, &entry(id, generation)).unwrap();
             } else {
                 storage.save(WF, &name, &array(id, generation)).unwrap();

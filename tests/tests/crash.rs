@@ -5,6 +5,9 @@
 //! generation, no save that returned is lost, `verify` finds nothing, and
 //! `gc` removes exactly the leftovers.
 
+// Helpers of tests fail loudly: that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -50,7 +53,7 @@ fn array(task: usize, generation: u64, len: usize) -> Array1<f64> {
 /// Even tasks hold records, odd tasks arrays.
 fn save(storage: &Storage, task: usize, generation: u64, len: usize) {
     let name = format!("t{task}");
-    if task % 2 == 0 {
+    if task.is_multiple_of(2) {
         storage.save(WF, &name, &item(task, generation)).unwrap();
     } else {
         storage
@@ -65,7 +68,7 @@ fn stored_generations(storage: &Storage, len: usize) -> BTreeMap<usize, u64> {
     let mut generations = BTreeMap::new();
     for name in storage.list_tasks(WF, "*").unwrap() {
         let task: usize = name[1..].parse().unwrap();
-        let generation = if task % 2 == 0 {
+        let generation = if task.is_multiple_of(2) {
             let value: Item = storage
                 .read_task(WF, &name)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -134,6 +137,51 @@ impl Delays {
             .wrapping_add(1_442_695_040_888_963_407);
         Duration::from_millis((self.0 >> 33) % max_ms)
     }
+}
+
+/// After a kill: every stored task is intact and at least as new as its
+/// last acknowledged save; `verify` finds nothing; `gc` removes exactly the
+/// leftovers and nothing else.
+fn check_after_kill(
+    storage: &Storage,
+    acknowledged: &BTreeMap<usize, u64>,
+    round: u64,
+    len: usize,
+) {
+    let stored = stored_generations(storage, len);
+    for (task, generation) in acknowledged {
+        let kept = stored.get(task).copied();
+        assert!(
+            kept.is_some_and(|k| k >= *generation),
+            "round {round}: task t{task} was saved (generation {generation}) but holds {kept:?}"
+        );
+    }
+    let report = storage.verify(&[WF.to_owned()], &NoProgress).unwrap();
+    let errors: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "round {round}: verify found {errors:?}");
+    let expected = unreferenced(storage, WF);
+    let found = storage
+        .find_garbage(&[WF.to_owned()], Duration::ZERO)
+        .unwrap();
+    let paths: std::collections::BTreeSet<String> =
+        found.garbage.iter().map(|g| g.path.clone()).collect();
+    assert_eq!(paths, expected, "round {round}: gc disagrees");
+    storage
+        .collect_garbage(&[WF.to_owned()], Duration::ZERO, &NoProgress)
+        .unwrap();
+    assert!(
+        unreferenced(storage, WF).is_empty(),
+        "round {round}: gc left garbage"
+    );
+    assert_eq!(
+        stored_generations(storage, len),
+        stored,
+        "round {round}: gc changed a result"
+    );
 }
 
 /// Kills savers `kills` times and checks the storage after each kill.
@@ -205,40 +253,7 @@ fn survives_kills(
             mid_array += usize::from(task % 2 == 1);
         }
 
-        let stored = stored_generations(&storage, len);
-        for (task, generation) in &acknowledged {
-            let kept = stored.get(task).copied();
-            assert!(
-                kept.is_some_and(|k| k >= *generation),
-                "round {round}: task t{task} was saved (generation {generation}) but holds {kept:?}"
-            );
-        }
-        let report = storage.verify(&[WF.to_owned()], &NoProgress).unwrap();
-        let errors: Vec<_> = report
-            .problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .collect();
-        assert!(errors.is_empty(), "round {round}: verify found {errors:?}");
-        let expected = unreferenced(&storage, WF);
-        let found = storage
-            .find_garbage(&[WF.to_owned()], Duration::ZERO)
-            .unwrap();
-        let paths: std::collections::BTreeSet<String> =
-            found.garbage.iter().map(|g| g.path.clone()).collect();
-        assert_eq!(paths, expected, "round {round}: gc disagrees");
-        storage
-            .collect_garbage(&[WF.to_owned()], Duration::ZERO, &NoProgress)
-            .unwrap();
-        assert!(
-            unreferenced(&storage, WF).is_empty(),
-            "round {round}: gc left garbage"
-        );
-        assert_eq!(
-            stored_generations(&storage, len),
-            stored,
-            "round {round}: gc changed a result"
-        );
+        check_after_kill(&storage, &acknowledged, round, len);
     }
     println!(
         "{kills} kills: {mid_save} in the middle of a save ({mid_array} of an array); \

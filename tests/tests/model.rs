@@ -2,6 +2,9 @@
 //! both backends, checked after every step against a plain in-memory
 //! model, big-data objects included.
 
+// Helpers of tests fail loudly: that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use functionfuse::ndarray::Array1;
