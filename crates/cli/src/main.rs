@@ -36,6 +36,13 @@ enum Outcome {
     Problems,
 }
 
+impl Outcome {
+    /// `Clean` when `ok`, else `Problems`.
+    fn clean_if(ok: bool) -> Self {
+        if ok { Self::Clean } else { Self::Problems }
+    }
+}
+
 /// Exit code for problems found.
 const PROBLEMS: u8 = 1;
 /// Exit code for usage and access errors (clap uses it for usage errors too).

@@ -73,3 +73,17 @@ pub(crate) fn count(n: usize, what: &str) -> String {
         format!("{n} {what}s")
     }
 }
+
+/// A problem of a report as one line: `error: workflow/task (object): message`.
+pub(crate) fn problem(problem: &functionfuse::maintenance::Problem) -> String {
+    let severity = match problem.severity {
+        functionfuse::maintenance::Severity::Error => "error",
+        functionfuse::maintenance::Severity::Warning => "warning",
+    };
+    let place = match (&problem.task, &problem.object) {
+        (Some(task), Some(object)) => format!("{}/{task} ({object})", problem.workflow),
+        (Some(task), None) => format!("{}/{task}", problem.workflow),
+        _ => problem.workflow.clone(),
+    };
+    format!("{severity}: {place}: {}", problem.message)
+}

@@ -24,22 +24,13 @@ pub(crate) fn run(
         Overwrite::Skip
     };
     let report = from.copy_workflows(&to, workflows, overwrite, &Bars::new(global.json))?;
-    let outcome = if report.problems.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Problems
-    };
+    let outcome = Outcome::clean_if(report.problems.is_empty());
     if global.json {
         output::json(&report)?;
         return Ok(outcome);
     }
     for problem in &report.problems {
-        out!(
-            "error: {}/{}: {}",
-            problem.workflow,
-            problem.task.as_deref().unwrap_or("-"),
-            problem.message
-        );
+        out!("{}", output::problem(problem));
     }
     out!(
         "copied {} with {} ({}) in {} from {} to {}",

@@ -34,11 +34,7 @@ pub(crate) fn run(
         storage.collect_garbage(workflows, grace, &Bars::new(global.json))?
     };
     // Notes of a real run include objects that could not be removed.
-    let outcome = if report.removed && !report.notes.is_empty() {
-        Outcome::Problems
-    } else {
-        Outcome::Clean
-    };
+    let outcome = Outcome::clean_if(!report.removed || report.notes.is_empty());
     if global.json {
         output::json(&Json {
             report: &report,

@@ -12,26 +12,13 @@ pub(crate) fn run(global: &Global, workflows: &[String]) -> anyhow::Result<Outco
     let storage = spec::open(&global.storage, Missing::Refuse)?;
     super::existing_workflows(&storage, workflows)?;
     let report = storage.verify(workflows, &Bars::new(global.json))?;
-    let outcome = if report.is_ok() {
-        Outcome::Clean
-    } else {
-        Outcome::Problems
-    };
+    let outcome = Outcome::clean_if(report.is_ok());
     if global.json {
         output::json(&report)?;
         return Ok(outcome);
     }
     for problem in &report.problems {
-        let severity = match problem.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let place = match (&problem.task, &problem.object) {
-            (Some(task), Some(object)) => format!("{}/{task} ({object})", problem.workflow),
-            (Some(task), None) => format!("{}/{task}", problem.workflow),
-            _ => problem.workflow.clone(),
-        };
-        out!("{severity}: {place}: {}", problem.message);
+        out!("{}", output::problem(problem));
     }
     let errors = report
         .problems
