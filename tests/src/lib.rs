@@ -143,8 +143,14 @@ pub fn unreferenced(storage: &Storage, workflow: &str) -> std::collections::BTre
         let Some(bytes) = storage.backend().get(workflow, &task).expect("get") else {
             continue;
         };
-        let header = functionfuse::record::decode_header(&bytes).expect("a readable header");
-        referenced.extend(header.persistent_ids.into_iter().map(|pid| pid.location));
+        let record = functionfuse::record::decode(&bytes).expect("an intact record");
+        referenced.extend(
+            record
+                .header
+                .persistent_ids
+                .into_iter()
+                .map(|pid| pid.location),
+        );
     }
     let mut garbage = std::collections::BTreeSet::new();
     for object in storage.backend().scan(workflow).expect("scan") {

@@ -163,7 +163,7 @@ impl StorageBackend for FileBackend {
         // One byte more than the limit tells a file that grew meanwhile.
         let mut bytes = Vec::with_capacity(size as usize);
         (&mut file)
-            .take(limit + 1)
+            .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read record {}", path.display()))?;
         if bytes.len() as u64 > limit {
@@ -263,6 +263,7 @@ impl StorageBackend for FileBackend {
         let dir = self.workflow_dir(workflow)?;
         for path in paths {
             check_object_path(path)?;
+            refuse_linked_folders(&self.root, &format!("{workflow}/{path}"))?;
             let file = dir.join(path);
             match fs::remove_file(&file) {
                 Ok(()) => {}
@@ -307,6 +308,24 @@ impl StorageBackend for FileBackend {
         }
         Ok(())
     }
+}
+
+/// Refuses a path under `root` whose folders include a symbolic link:
+/// deleting through one could reach outside the storage.
+fn refuse_linked_folders(root: &Path, relative: &str) -> anyhow::Result<()> {
+    let mut folder = root.to_path_buf();
+    let segments: Vec<&str> = relative.split('/').collect();
+    for segment in &segments[..segments.len().saturating_sub(1)] {
+        folder.push(segment);
+        match fs::symlink_metadata(&folder) {
+            Ok(metadata) if metadata.file_type().is_symlink() => anyhow::bail!(
+                "refusing to delete through {}: it is a symbolic link",
+                folder.display()
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The hidden folder a workflow is renamed to while it is being removed.

@@ -25,3 +25,19 @@ mod durable {
 
     functionfuse_core::conformance_tests!(fresh_durable);
 }
+
+/// Deleting by path never goes through a symbolic link out of the storage.
+#[test]
+fn deleting_by_path_refuses_linked_folders() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("x.h5"), b"keep").unwrap();
+    std::fs::create_dir_all(root.path().join("wf")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.path().join("wf").join("bigdata")).unwrap();
+    let backend = FileBackend::new(root.path());
+    let error = backend
+        .delete_objects("wf", &["bigdata/x.h5".to_owned()])
+        .unwrap_err();
+    assert!(error.to_string().contains("symbolic link"), "{error:#}");
+    assert!(outside.path().join("x.h5").exists());
+}

@@ -194,7 +194,18 @@ impl Bucket {
             }
             StorageFailure::new(format!("cannot read the body of {}", self.url(key)), error).into()
         })?;
-        Ok(Some(Vec::from(body.into_bytes())))
+        let bytes = Vec::from(body.into_bytes());
+        // A store that gave no length is held to the limit after the fact.
+        if let Some(limit) = limit
+            && bytes.len() as u64 > limit
+        {
+            return Err(RecordTooLarge {
+                size: bytes.len() as u64,
+                limit,
+            }
+            .into());
+        }
+        Ok(Some(bytes))
     }
 
     /// The object's size, or `None` when there is none.

@@ -96,11 +96,19 @@ pub(crate) fn workflow(
     report(global, &removal, &what)
 }
 
-/// Asks on the terminal unless `--yes`; without a terminal there is no one
-/// to ask, and the command goes ahead.
+/// Asks on the terminal unless `--yes`. Without a terminal on stdin (a
+/// script, a pipe) there is no one to ask, and the command goes ahead; a
+/// terminal whose stderr is redirected could not show the question, so
+/// that needs `--yes`.
 fn confirmed(confirm: &Confirm, what: &str) -> anyhow::Result<bool> {
-    if confirm.yes || !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    if confirm.yes || !std::io::stdin().is_terminal() {
         return Ok(true);
+    }
+    if !std::io::stderr().is_terminal() {
+        anyhow::bail!(
+            "not removing {what}: stderr is not a terminal, so the confirmation question \
+             cannot be shown; pass --yes to remove without asking"
+        );
     }
     dialoguer::Confirm::new()
         .with_prompt(format!("Remove {what}?"))

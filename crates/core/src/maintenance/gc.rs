@@ -183,19 +183,20 @@ impl Storage {
         // Every location a record names; the listing came first, so big
         // data of a record written since is younger than the grace period.
         let tasks: Vec<&String> = layout.records.keys().collect();
-        let headers = parallel::map(&tasks, |task| self.stored_header(workflow, task));
+        // Whole records, checksum checked: a damaged header can still
+        // decode, naming the wrong objects, and its arrays must not go.
+        let records = parallel::map(&tasks, |task| self.checked_record(workflow, task));
         let mut referenced = HashSet::new();
-        for (task, header) in tasks.into_iter().zip(headers) {
-            match header.map_err(|e| self.backend_error(e))? {
+        for (task, record) in tasks.into_iter().zip(records) {
+            match record? {
                 None => {}
-                Some(Ok(header)) => {
-                    referenced.extend(header.persistent_ids.into_iter().map(|pid| pid.location));
-                }
+                Some(Ok(ids)) => referenced.extend(ids.into_iter().map(|pid| pid.location)),
                 Some(Err(reason)) => {
                     report.notes.push(format!(
                         "workflow `{workflow}`: big data left alone, because the record of task \
-                         `{task}` is unreadable ({reason}) and may name any of it; remove that \
-                         task (`ffuse rm {workflow} {task}`) and run gc again"
+                         `{task}` cannot be read ({reason}) and may name any of it; remove that \
+                         task (`ffuse rm {workflow} '{}'`) and run gc again",
+                        glob::Pattern::escape(task)
                     ));
                     return Ok(());
                 }
@@ -228,6 +229,26 @@ impl Storage {
             });
         }
         Ok(())
+    }
+}
+
+impl Storage {
+    /// The persistent ids of a record read whole and checked: `None` when
+    /// there is none, `Some(Err(reason))` when it is damaged or too large.
+    fn checked_record(
+        &self,
+        workflow: &str,
+        task: &str,
+    ) -> Result<Option<Result<Vec<crate::PersistentId>, String>>> {
+        let bytes = match self.fetch_record(workflow, task) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
+            Err(error @ crate::Error::TooLarge { .. }) => return Ok(Some(Err(error.to_string()))),
+            Err(error) => return Err(error),
+        };
+        Ok(Some(
+            crate::record::decode(&bytes).map(|record| record.header.persistent_ids),
+        ))
     }
 }
 

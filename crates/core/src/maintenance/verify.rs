@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use crate::error::{Result, Unsupported};
+use crate::error::{Error, Result, StorageFailure, Unsupported};
 use crate::maintenance::layout::Layout;
 use crate::maintenance::parallel;
 use crate::maintenance::progress::Progress;
-use crate::maintenance::view::{ViewOptions, payload_to_json};
+use crate::maintenance::view::check_payload;
 use crate::protocols::Protocols;
 use crate::record;
 use crate::storage::Storage;
@@ -73,12 +73,14 @@ impl Storage {
     /// dtype, shape and the data's checksum).
     ///
     /// Problems are reported, not returned as errors; a record being
-    /// replaced while it is checked is read again rather than reported.
+    /// replaced while it is checked is read again rather than reported; a
+    /// record over the storage's [`Limits`](crate::Limits) is a warning.
     ///
     /// # Errors
-    /// [`Error::InvalidName`](crate::Error::InvalidName) or
-    /// [`Error::Backend`](crate::Error::Backend) when a workflow cannot be
-    /// listed.
+    /// [`Error::InvalidName`](crate::Error::InvalidName), or
+    /// [`Error::Backend`](crate::Error::Backend) when the storage itself
+    /// fails (cannot be listed, a server that went away): that says nothing
+    /// about the results, so it is not reported as damage.
     pub fn verify(&self, workflows: &[String], progress: &dyn Progress) -> Result<VerifyReport> {
         let plan = self.plan(workflows)?;
         let mut report = VerifyReport::default();
@@ -104,7 +106,7 @@ impl Storage {
                 protocols: &protocols,
                 progress,
             };
-            checker.run(&mut report);
+            checker.run(&mut report)?;
             report.workflows += 1;
         }
         progress.finish();
@@ -131,10 +133,12 @@ struct TaskOutcome {
     objects: usize,
     bytes: u64,
     problems: Vec<Problem>,
+    /// The storage could not be asked: `verify` fails rather than report damage.
+    failure: Option<Error>,
 }
 
 impl Checker<'_> {
-    fn run(&self, report: &mut VerifyReport) {
+    fn run(&self, report: &mut VerifyReport) -> Result<()> {
         let tasks: Vec<&String> = self.layout.records.keys().collect();
         let outcomes = parallel::map(&tasks, |task| {
             let outcome = self.check_task(task);
@@ -142,11 +146,15 @@ impl Checker<'_> {
             outcome
         });
         for outcome in outcomes {
+            if let Some(failure) = outcome.failure {
+                return Err(failure);
+            }
             report.checked += usize::from(outcome.checked);
             report.objects += outcome.objects;
             report.bytes += outcome.bytes;
             report.problems.extend(outcome.problems);
         }
+        Ok(())
     }
 
     /// Checks one task, reading its record again when a check of its big
@@ -157,7 +165,24 @@ impl Checker<'_> {
             let bytes = match self.storage.fetch_record(self.workflow, task) {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => return TaskOutcome::default(), // removed since the listing
-                Err(error) => return self.failed(task, error.to_string()),
+                Err(error @ Error::TooLarge { .. }) => {
+                    return TaskOutcome {
+                        problems: vec![self.problem(
+                            task,
+                            None,
+                            Severity::Warning,
+                            format!("not checked: {error}"),
+                        )],
+                        ..TaskOutcome::default()
+                    };
+                }
+                // The storage itself failed: that is no finding about the task.
+                Err(error) => {
+                    return TaskOutcome {
+                        failure: Some(error),
+                        ..TaskOutcome::default()
+                    };
+                }
             };
             if let Some((previous, outcome)) = last.take()
                 && previous == bytes
@@ -195,11 +220,7 @@ impl Checker<'_> {
                 return outcome;
             }
         };
-        let options = ViewOptions {
-            max_items: 0,
-            preview_bytes: 0,
-        };
-        if let Err(reason) = payload_to_json(record.payload, &record.header, &options) {
+        if let Err(reason) = check_payload(record.payload, &record.header) {
             outcome.problems.push(self.problem(
                 task,
                 None,
@@ -223,6 +244,10 @@ impl Checker<'_> {
                 continue;
             };
             if let Err(error) = serializer.verify(pid, self.protocols) {
+                if StorageFailure::is_in(&error) {
+                    outcome.failure = Some(self.storage.backend_error(error));
+                    return outcome;
+                }
                 let severity = if error.is::<Unsupported>() {
                     Severity::Warning
                 } else {
@@ -239,14 +264,6 @@ impl Checker<'_> {
             }
         }
         outcome
-    }
-
-    fn failed(&self, task: &str, message: String) -> TaskOutcome {
-        TaskOutcome {
-            checked: true,
-            problems: vec![self.problem(task, None, Severity::Error, message)],
-            ..TaskOutcome::default()
-        }
     }
 
     fn problem(

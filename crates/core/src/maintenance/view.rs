@@ -60,6 +60,39 @@ pub fn payload_to_json(
     header: &RecordHeader,
     options: &ViewOptions,
 ) -> Result<Json, String> {
+    let value = decode(payload)?;
+    Converter { header, options }.convert(&value)
+}
+
+/// Checks that `payload` is exactly one MessagePack value and that every
+/// persistent reference in it, however deeply nested, names an object of
+/// `header` (what [`Storage::verify`](crate::Storage::verify) checks).
+///
+/// # Errors
+/// As [`payload_to_json`].
+pub fn check_payload(payload: &[u8], header: &RecordHeader) -> Result<(), String> {
+    let value = decode(payload)?;
+    let options = ViewOptions::default();
+    let converter = Converter {
+        header,
+        options: &options,
+    };
+    let mut pending = vec![&value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Map(entries) => pending.extend(entries.iter().flat_map(|(k, v)| [k, v])),
+            Value::Ext(kind, data) if *kind == PERSISTENT_EXT_TYPE => {
+                converter.reference(data)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Decodes exactly one MessagePack value.
+fn decode(payload: &[u8]) -> Result<Value, String> {
     let mut cursor = payload;
     let value = rmpv::decode::read_value_with_max_depth(&mut cursor, MAX_DEPTH)
         .map_err(|e| format!("the payload is not MessagePack: {e}"))?;
@@ -69,7 +102,7 @@ pub fn payload_to_json(
             cursor.len()
         ));
     }
-    Converter { header, options }.convert(&value)
+    Ok(value)
 }
 
 struct Converter<'a> {
@@ -248,6 +281,19 @@ mod tests {
         assert_eq!(json["$persistent"]["location"], "a1.h5");
         let error = view(&reference, 1).unwrap_err();
         assert!(error.contains("persistent object 1"), "{error}");
+    }
+
+    #[test]
+    fn checks_references_at_any_depth() {
+        let nested = |index: u8| {
+            let mut payload = vec![0x91, 0x81, 0xa1, b'a'];
+            payload.extend([0xd6, PERSISTENT_EXT_TYPE as u8, 0, 0, 0, index]);
+            payload
+        };
+        assert!(check_payload(&nested(1), &header(2)).is_ok());
+        let error = check_payload(&nested(2), &header(2)).unwrap_err();
+        assert!(error.contains("persistent object 2"), "{error}");
+        assert!(check_payload(&[0xc0, 0xc0], &header(0)).is_err());
     }
 
     #[test]
