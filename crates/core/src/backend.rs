@@ -149,8 +149,9 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     /// When the big-data namespace cannot be set up.
     fn protocols(&self, workflow: &str) -> anyhow::Result<Protocols>;
 
-    /// Names of the workflows that hold anything, in any order (names that
-    /// are not valid workflow names are left out). The default says the
+    /// Names of the workflows present (a folder on a file storage, a
+    /// prefix with objects on S3), in any order; names that are not valid
+    /// workflow names are left out. The default says the
     /// backend cannot list them.
     ///
     /// # Errors

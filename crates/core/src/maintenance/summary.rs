@@ -89,7 +89,7 @@ pub struct TaskDetail {
 }
 
 impl Storage {
-    /// The workflows that hold anything, sorted.
+    /// The workflows present (a folder, or a prefix with objects), sorted.
     ///
     /// # Errors
     /// [`Error::Backend`] when the storage cannot be listed.
