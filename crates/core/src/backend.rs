@@ -172,6 +172,19 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
         anyhow::bail!("the {} backend cannot list its objects", self.kind())
     }
 
+    /// The objects of [`scan`](Self::scan) whose path starts with `prefix`
+    /// (e.g. `bigdata/<array>`): what one task's big data occupies, without
+    /// listing the whole workflow. The default filters `scan`; object
+    /// stores override it to list only the prefix.
+    ///
+    /// # Errors
+    /// When the storage cannot be listed.
+    fn scan_prefix(&self, workflow: &str, prefix: &str) -> anyhow::Result<Vec<StoredObject>> {
+        let mut objects = self.scan(workflow)?;
+        objects.retain(|object| object.path.starts_with(prefix));
+        Ok(objects)
+    }
+
     /// Deletes objects by their [`scan`](Self::scan) path; missing ones are
     /// not an error. Paths that could leave the workflow are refused.
     ///

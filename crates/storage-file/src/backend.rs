@@ -75,6 +75,23 @@ impl FileBackend {
         validate_task(task)?;
         Ok(self.workflow_dir(workflow)?.join(task))
     }
+
+    /// The record's file, opened for reading, and its path; `None` when
+    /// there is no record.
+    fn open_record(
+        &self,
+        workflow: &str,
+        task: &str,
+    ) -> anyhow::Result<Option<(fs::File, PathBuf)>> {
+        let path = self.record_path(workflow, task)?;
+        match fs::File::open(&path) {
+            Ok(file) => Ok(Some((file, path))),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => {
+                Err(error).with_context(|| format!("cannot open record {}", path.display()))
+            }
+        }
+    }
 }
 
 /// Builds a backend from config options (the registered constructor).
@@ -128,14 +145,7 @@ impl StorageBackend for FileBackend {
     }
 
     fn get(&self, workflow: &str, task: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        let path = self.record_path(workflow, task)?;
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(error) => {
-                Err(error).with_context(|| format!("cannot read record {}", path.display()))
-            }
-        }
+        self.get_limited(workflow, task, u64::MAX)
     }
 
     fn get_limited(
@@ -144,14 +154,8 @@ impl StorageBackend for FileBackend {
         task: &str,
         limit: u64,
     ) -> anyhow::Result<Option<Vec<u8>>> {
-        let path = self.record_path(workflow, task)?;
-        let mut file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("cannot open record {}", path.display()));
-            }
+        let Some((mut file, path)) = self.open_record(workflow, task)? else {
+            return Ok(None);
         };
         let size = file
             .metadata()
@@ -161,7 +165,7 @@ impl StorageBackend for FileBackend {
             return Err(RecordTooLarge { size, limit }.into());
         }
         // One byte more than the limit tells a file that grew meanwhile.
-        let mut bytes = Vec::with_capacity(size as usize);
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         (&mut file)
             .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)
@@ -182,14 +186,8 @@ impl StorageBackend for FileBackend {
         task: &str,
         len: usize,
     ) -> anyhow::Result<Option<Vec<u8>>> {
-        let path = self.record_path(workflow, task)?;
-        let file = match fs::File::open(&path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("cannot open record {}", path.display()));
-            }
+        let Some((file, path)) = self.open_record(workflow, task)? else {
+            return Ok(None);
         };
         let mut prefix = Vec::with_capacity(len.min(64 * 1024));
         file.take(len as u64)

@@ -262,11 +262,15 @@ impl StorageBackend for S3Backend {
     }
 
     fn scan(&self, workflow: &str) -> anyhow::Result<Vec<StoredObject>> {
+        self.scan_prefix(workflow, "")
+    }
+
+    fn scan_prefix(&self, workflow: &str, under: &str) -> anyhow::Result<Vec<StoredObject>> {
         let prefix = self.workflow_prefix(workflow)?;
-        let listing = self
-            .bucket
-            .runtime
-            .block_on(self.bucket.list_detailed(&prefix, false))?;
+        let listing = self.bucket.runtime.block_on(
+            self.bucket
+                .list_detailed(&format!("{prefix}{under}"), false),
+        )?;
         Ok(listing
             .objects
             .into_iter()

@@ -11,15 +11,12 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::SystemTime;
 
-use serde::Serialize;
-
 use crate::backend::StoredObject;
 use crate::names::{BIGDATA_DIR, validate_task};
 
 /// What an object of a workflow is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectKind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ObjectKind {
     /// A task's record.
     Record,
     /// Big data (a file or one object of an array) under `bigdata/`.

@@ -20,7 +20,6 @@ pub mod view;
 
 pub use copy::{CopyReport, Overwrite};
 pub use gc::{DEFAULT_GRACE, Garbage, GarbageKind, GcReport};
-pub use layout::ObjectKind;
 pub use progress::{NoProgress, Progress};
 pub use summary::{BigDataInfo, TaskDetail, TaskInfo, WorkflowSummary};
 pub use verify::{Problem, Severity, VerifyReport};

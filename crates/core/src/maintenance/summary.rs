@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::maintenance::layout::Layout;
 use crate::maintenance::parallel;
 use crate::maintenance::view::{ViewOptions, payload_to_json};
-use crate::names::validate_workflow;
+use crate::names::{BIGDATA_DIR, validate_workflow};
 use crate::record;
 use crate::serializer::PersistentId;
 use crate::storage::Storage;
@@ -176,8 +176,8 @@ impl Storage {
         task: &str,
         options: &ViewOptions,
     ) -> Result<TaskDetail> {
+        validate_workflow(workflow)?;
         crate::names::validate_task(task)?;
-        let layout = self.layout(workflow)?;
         let bytes = self
             .fetch_record(workflow, task)?
             .ok_or_else(|| Error::NotFound {
@@ -196,14 +196,19 @@ impl Storage {
             .persistent_ids
             .iter()
             .map(|pid| {
-                let (bytes, objects) = layout.size_of(&pid.location);
-                BigDataInfo {
+                // Only this object's listing: a workflow may hold thousands.
+                let owned = self
+                    .backend()
+                    .scan_prefix(workflow, &format!("{BIGDATA_DIR}/{}", pid.location))
+                    .map_err(|e| self.backend_error(e))?;
+                let (bytes, objects) = Layout::new(owned).size_of(&pid.location);
+                Ok(BigDataInfo {
                     pid: pid.clone(),
                     bytes,
                     objects,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(TaskDetail {
             workflow: workflow.to_owned(),
             task: task.to_owned(),
