@@ -175,6 +175,13 @@ pub(crate) fn is_whole_reference(payload: &[u8]) -> bool {
     payload.len() == 6 && payload[0] == 0xd6 && payload[1] == PERSISTENT_EXT_TYPE as u8
 }
 
+/// The payload of a record whose whole value is persistent object 0 (what
+/// [`is_whole_reference`] recognizes): a MessagePack `fixext 4`.
+pub(crate) fn whole_reference() -> [u8; 6] {
+    let [a, b, c, d] = reference_bytes(0);
+    [0xd6, PERSISTENT_EXT_TYPE as u8, a, b, c, d]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

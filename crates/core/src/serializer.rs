@@ -96,6 +96,14 @@ pub trait PersistentSerializer: Send + Sync + 'static {
         None
     }
 
+    /// The serializer as `Any`, so that code which knows its concrete type
+    /// can read its settings (found with
+    /// [`Storage::persistent_serializer_for`](crate::Storage::persistent_serializer_for)).
+    /// The default, `None`, keeps it opaque.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
+
     /// Deletes the object that `pid` refers to; a missing object is not an error.
     ///
     /// # Errors

@@ -14,6 +14,7 @@ use crate::limits::{Limits, RecordTooLarge};
 use crate::names::{validate_task, validate_workflow};
 use crate::record::{self, RecordHeader};
 use crate::registry::SerializerPool;
+use crate::protocols::Protocols;
 use crate::serializer::{PersistentId, PersistentSerializer};
 use crate::type_names;
 
@@ -124,6 +125,68 @@ impl Storage {
         for serializer in serializers {
             pool.register(serializer);
         }
+    }
+
+    /// The persistent serializer this storage uses for `T`, if any (linked
+    /// or registered); serializers that expose themselves through
+    /// [`PersistentSerializer::as_any`] can be asked for their settings.
+    pub fn persistent_serializer_for<T: Any>(&self) -> Option<Arc<dyn PersistentSerializer>> {
+        self.pool.for_type(TypeId::of::<T>()).cloned()
+    }
+
+    /// The protocols through which persistent serializers reach the big
+    /// data of `workflow`, for serializers that write outside a
+    /// [`save`](Self::save): an array written block by block, say, then
+    /// committed with [`save_stored`](Self::save_stored).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`], or [`Error::Backend`] when the big-data
+    /// namespace cannot be set up.
+    pub fn protocols(&self, workflow: &str) -> Result<Protocols> {
+        validate_workflow(workflow)?;
+        self.backend
+            .protocols(workflow)
+            .map_err(|e| self.backend_error(e))
+    }
+
+    /// Saves as the result of `task` an object that its persistent
+    /// serializer has already stored through this workflow's
+    /// [`protocols`](Self::protocols), as if `save` had stored a value of
+    /// type `type_name` (the name the record's header keeps). Replaces any
+    /// earlier result as [`save`](Self::save) does.
+    ///
+    /// The object then belongs to the record: it is removed with the task,
+    /// and removed at once when this call fails.
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`]; [`Error::NoSerializer`] when no serializer of
+    /// the name `pid` records is registered (the object is left alone then);
+    /// [`Error::Backend`] when the record cannot be written.
+    pub fn save_stored(
+        &self,
+        workflow: &str,
+        task: &str,
+        type_name: &str,
+        pid: PersistentId,
+    ) -> Result<()> {
+        validate_workflow(workflow)?;
+        validate_task(task)?;
+        let Some(serializer) = self.pool.by_name(&pid.serializer).cloned() else {
+            return Err(Error::NoSerializer {
+                type_name: type_names::short(type_name),
+                hint: format!(
+                    "; no serializer named `{}` is registered with this storage",
+                    pid.serializer
+                ),
+            });
+        };
+        let header = RecordHeader {
+            type_name: type_name.to_owned(),
+            persistent_ids: vec![pid.clone()],
+            created_ns: now_ns(),
+        };
+        let written: Written = vec![(serializer, pid)];
+        self.store_record(workflow, task, &header, &record::whole_reference(), &written)
     }
 
     /// Prepares a workflow (saving also does this when needed).

@@ -48,6 +48,63 @@ pub(crate) fn alongside<A: Element, R>(values: &[A], write: impl FnOnce() -> R) 
     })
 }
 
+/// Pieces [`fill_checked`] reads at a time: large enough that a read is
+/// one system call's worth, small enough that the check keeps pace.
+const PIECE_BYTES: usize = 8 << 20;
+
+/// Fills `bytes` piece by piece with `fill(piece, offset_in_bytes)` while
+/// another thread checks each filled piece, and returns the check of them
+/// all: reading and checking overlap, so the check costs (almost) no time
+/// of its own.
+pub(crate) fn fill_checked(
+    bytes: &mut [u8],
+    mut fill: impl FnMut(&mut [u8], u64) -> std::io::Result<()>,
+) -> std::io::Result<u32> {
+    if bytes.len() < 2 * PIECE_BYTES {
+        fill(bytes, 0)?;
+        return Ok(crc32c::crc32c(bytes));
+    }
+    std::thread::scope(|scope| {
+        let (filled, to_check) = std::sync::mpsc::channel::<&[u8]>();
+        let checker = scope.spawn(move || {
+            to_check
+                .into_iter()
+                .fold(0, |crc, piece| crc32c::crc32c_append(crc, piece))
+        });
+        let mut at = 0_u64;
+        for piece in bytes.chunks_mut(PIECE_BYTES) {
+            fill(piece, at)?;
+            at += piece.len() as u64;
+            let piece: &[u8] = piece;
+            if filled.send(piece).is_err() {
+                break; // the checker is gone; join reports it
+            }
+        }
+        drop(filled);
+        checker
+            .join()
+            .map_err(|_| std::io::Error::other("the checksum thread panicked"))
+    })
+}
+
+/// Computes the check of a C-order array handed over in consecutive pieces
+/// (blocks of rows): the same value [`of`] gives for the whole.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Running(u32);
+
+impl Running {
+    /// Adds the next `values`.
+    pub(crate) fn add<A: Element>(&mut self, values: &[A]) {
+        let next = of(values);
+        self.0 = crc32c::crc32c_combine(self.0, next, size_of_val(values));
+    }
+
+    /// The check of everything added.
+    pub(crate) fn value(self) -> u32 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +119,24 @@ mod tests {
         assert_eq!(alongside(&values, || 7), (7, crc32c::crc32c(&bytes)));
         assert_eq!(of(&[true, false]), crc32c::crc32c(&[1, 0]));
         assert_eq!(of::<f32>(&[]), 0);
+    }
+
+    #[test]
+    fn checks_in_pieces_equal_the_whole() {
+        let values: Vec<u32> = (0..(6 << 20)).collect();
+        let mut running = Running::default();
+        for block in values.chunks(1_000_003) {
+            running.add(block);
+        }
+        assert_eq!(running.value(), of(&values));
+        let source: &[u8] = bytemuck::cast_slice(&values);
+        let mut bytes = vec![0_u8; source.len()];
+        let check = fill_checked(&mut bytes, |piece, at| {
+            let at = at as usize;
+            piece.copy_from_slice(&source[at..at + piece.len()]);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((check, bytes.as_slice()), (of(&values), source));
     }
 }

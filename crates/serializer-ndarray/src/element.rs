@@ -22,6 +22,20 @@ pub trait Element:
 
     /// The zarr v3 data type.
     fn zarr_data_type() -> DataType;
+
+    /// Whether every bit pattern of the type's size is a valid value, so
+    /// that elements can be read as raw bytes (not `bool`).
+    #[doc(hidden)]
+    const RAW: bool;
+
+    /// `values` as bytes to fill, for types that are [`RAW`](Self::RAW).
+    #[doc(hidden)]
+    fn raw_bytes_mut(values: &mut [Self]) -> Option<&mut [u8]>;
+
+    /// `bytes` as elements, for types that are [`RAW`](Self::RAW), when
+    /// suitably aligned and sized.
+    #[doc(hidden)]
+    fn from_raw_bytes(bytes: &[u8]) -> Option<&[Self]>;
 }
 
 macro_rules! elements {
@@ -31,6 +45,16 @@ macro_rules! elements {
 
             fn zarr_data_type() -> DataType {
                 data_type::$zarr()
+            }
+
+            const RAW: bool = true;
+
+            fn raw_bytes_mut(values: &mut [Self]) -> Option<&mut [u8]> {
+                Some(bytemuck::cast_slice_mut(values))
+            }
+
+            fn from_raw_bytes(bytes: &[u8]) -> Option<&[Self]> {
+                bytemuck::try_cast_slice(bytes).ok()
             }
         }
     )*};
@@ -47,5 +71,24 @@ elements!(
     u16 => "uint16", uint16,
     u32 => "uint32", uint32,
     u64 => "uint64", uint64,
-    bool => "bool", bool,
 );
+
+impl Element for bool {
+    const DTYPE: &'static str = "bool";
+
+    fn zarr_data_type() -> DataType {
+        data_type::bool()
+    }
+
+    // Bytes other than 0 and 1 are not `bool`s: always read through
+    // libhdf5 or zarrs, which convert.
+    const RAW: bool = false;
+
+    fn raw_bytes_mut(_: &mut [Self]) -> Option<&mut [u8]> {
+        None
+    }
+
+    fn from_raw_bytes(_: &[u8]) -> Option<&[Self]> {
+        None
+    }
+}

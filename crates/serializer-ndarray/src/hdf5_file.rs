@@ -1,17 +1,20 @@
 //! One array per HDF5 file: dataset [`DATASET`] with the serializer's
 //! attributes.
 
-use std::path::Path;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context as _, bail, ensure};
 use hdf5::filters::Filter;
 use hdf5::types::VarLenUnicode;
-use ndarray::{ArrayD, ArrayViewD};
+use hdf5::{Hyperslab, SliceOrIndex};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use crate::checksum;
 use crate::element::Element;
 use crate::options::{Compression, NdarrayOptions};
+use crate::selection::AxisRead;
 use crate::{FORMAT_VERSION, NAME};
 
 /// Name of the dataset holding the array.
@@ -53,6 +56,42 @@ pub(crate) fn open(path: &Path) -> hdf5::Result<hdf5::File> {
     })
 }
 
+/// Refuses options HDF5 files cannot honour.
+fn check_options(options: &NdarrayOptions) -> anyhow::Result<()> {
+    if let Compression::Zstd { .. } = options.compression {
+        bail!(
+            "HDF5 files support deflate compression, not zstd (zstd is for zarr arrays on S3): \
+             use {{\"codec\": \"deflate\", \"level\": 1..9}} on file storages"
+        );
+    }
+    Ok(())
+}
+
+/// The filters of a chunked dataset: shuffle (unless turned off) and
+/// deflate when compressed; none otherwise.
+fn filters(options: &NdarrayOptions) -> Vec<Filter> {
+    match options.compression {
+        Compression::Deflate { level } if options.shuffle => {
+            vec![Filter::shuffle(), Filter::deflate(level.min(9))]
+        }
+        Compression::Deflate { level } => vec![Filter::deflate(level.min(9))],
+        Compression::None | Compression::Zstd { .. } => Vec::new(),
+    }
+}
+
+/// Marks the dataset as this serializer's.
+fn write_attributes(dataset: &hdf5::Dataset) -> anyhow::Result<()> {
+    dataset
+        .new_attr::<VarLenUnicode>()
+        .create(SERIALIZER_ATTR)?
+        .write_scalar(&VarLenUnicode::from_str(NAME)?)?;
+    dataset
+        .new_attr::<u32>()
+        .create(VERSION_ATTR)?
+        .write_scalar(&FORMAT_VERSION)?;
+    Ok(())
+}
+
 /// Writes `array` as a new HDF5 file at `path`; returns the
 /// [`checksum`](crate::checksum) of its data.
 pub(crate) fn write<A: Element>(
@@ -60,12 +99,7 @@ pub(crate) fn write<A: Element>(
     array: &ArrayViewD<'_, A>,
     options: &NdarrayOptions,
 ) -> anyhow::Result<u32> {
-    if let Compression::Zstd { .. } = options.compression {
-        bail!(
-            "HDF5 files support deflate compression, not zstd (zstd is for zarr arrays on S3): \
-             use {{\"codec\": \"deflate\", \"level\": 1..9}} on file storages"
-        );
-    }
+    check_options(options)?;
     let file = create(path)?;
     let (dataset, check) = if array.ndim() == 0 {
         let dataset = file.new_dataset::<A>().shape(()).create(DATASET)?;
@@ -86,90 +120,223 @@ pub(crate) fn write<A: Element>(
         let (dataset, check) = checksum::alongside(values, || {
             let mut builder = file.new_dataset_builder().with_data(&standard);
             if let Some(chunk) = options.chunk_for(array.shape(), size_of::<A>()) {
-                builder = builder.chunk(chunk);
-                if let Compression::Deflate { level } = options.compression {
-                    builder =
-                        builder.set_filters(&[Filter::shuffle(), Filter::deflate(level.min(9))]);
-                }
+                builder = builder.chunk(chunk).set_filters(&filters(options));
             }
             builder.create(DATASET)
         });
         (dataset?, check)
     };
-    dataset
-        .new_attr::<VarLenUnicode>()
-        .create(SERIALIZER_ATTR)?
-        .write_scalar(&VarLenUnicode::from_str(NAME)?)?;
-    dataset
-        .new_attr::<u32>()
-        .create(VERSION_ATTR)?
-        .write_scalar(&FORMAT_VERSION)?;
+    write_attributes(&dataset)?;
     drop(dataset);
     file.close()?;
     Ok(check)
 }
 
-/// What the record says about the array in a file; `None` where it says
-/// nothing (records of other writers).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Expected<'a> {
-    /// The shape it was written with: a damaged file cannot make us
-    /// allocate wildly.
-    pub(crate) shape: Option<&'a [usize]>,
-    /// The [`checksum`](crate::checksum) of its data.
-    pub(crate) checksum: Option<u32>,
+/// An HDF5 array file written block by block along the first axis: the
+/// dataset has its final shape from the start, and each block fills the
+/// rows after the previous one.
+#[derive(Debug)]
+pub(crate) struct BlockWriter {
+    file: hdf5::File,
+    dataset: hdf5::Dataset,
+    rows_written: usize,
 }
 
-/// Reads the array of an HDF5 file written by [`write`], checking that it
-/// holds elements of exactly type `A` (else a mismatch naming `Requested`,
-/// the array type asked for) and what the record says about it.
-pub(crate) fn read<A: Element, Requested>(
-    path: &Path,
-    expected: Expected<'_>,
-) -> anyhow::Result<ArrayD<A>> {
-    let file = open(path)?;
-    let dataset = file
-        .dataset(DATASET)
-        .with_context(|| format!("no dataset `{DATASET}`"))?;
-    let stored = dataset.dtype()?.to_descriptor()?;
-    let wanted = A::type_descriptor();
-    if stored != wanted {
-        bail!(crate::mismatch::<Requested>(
-            format!("HDF5 {stored}"),
-            format!("the file holds {stored}, not {wanted}"),
-        ));
+impl BlockWriter {
+    /// Creates the file at `path` for an array of `shape` (at least one axis).
+    pub(crate) fn create<A: Element>(
+        path: &Path,
+        shape: &[usize],
+        options: &NdarrayOptions,
+    ) -> anyhow::Result<Self> {
+        check_options(options)?;
+        let file = create(path)?;
+        let mut builder = file.new_dataset::<A>().shape(shape);
+        if let Some(chunk) = options.chunk_for(shape, size_of::<A>()) {
+            builder = builder.chunk(chunk).set_filters(&filters(options));
+        }
+        let dataset = builder.create(DATASET)?;
+        write_attributes(&dataset)?;
+        Ok(Self {
+            file,
+            dataset,
+            rows_written: 0,
+        })
     }
-    let shape = dataset.shape();
-    if let Some(expected) = expected.shape {
+
+    /// Writes the next rows (`block`, in C order).
+    pub(crate) fn write<A: Element>(&mut self, block: &ArrayViewD<'_, A>) -> anyhow::Result<()> {
+        let rows = block.shape().first().copied().unwrap_or(0);
+        if rows == 0 || block.is_empty() {
+            self.rows_written += rows;
+            return Ok(());
+        }
+        let mut selection: Vec<SliceOrIndex> = vec![SliceOrIndex::SliceCount {
+            start: self.rows_written,
+            step: 1,
+            count: rows,
+            block: 1,
+        }];
+        selection.extend(block.shape()[1..].iter().map(|&extent| {
+            SliceOrIndex::SliceCount {
+                start: 0,
+                step: 1,
+                count: extent,
+                block: 1,
+            }
+        }));
+        let standard = block.as_standard_layout();
+        self.dataset
+            .as_writer()
+            .write_slice(&standard, Hyperslab::from(selection))?;
+        self.rows_written += rows;
+        Ok(())
+    }
+
+    /// Closes the complete file.
+    pub(crate) fn finish(self) -> anyhow::Result<()> {
+        drop(self.dataset);
+        self.file.close()?;
+        Ok(())
+    }
+}
+
+/// An HDF5 array file opened for reading, its dataset checked against the
+/// record: the file stays open (and readable, even once unlinked) for as
+/// long as this lives.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) path: PathBuf,
+    dataset: hdf5::Dataset,
+    pub(crate) shape: Vec<usize>,
+    /// The chunk shape of a chunked dataset.
+    pub(crate) chunk: Option<Vec<usize>>,
+    /// Where the elements lie in the file, as they are in memory, when they
+    /// can be read (or mapped) without libhdf5: contiguous, unfiltered,
+    /// little-endian, of a type whose every bit pattern is valid.
+    pub(crate) raw_offset: Option<u64>,
+}
+
+impl Opened {
+    /// Opens the array file at `path`, checking that it holds elements of
+    /// exactly type `A` (else a mismatch naming `Requested`, the type asked
+    /// for) and the shape the record says.
+    pub(crate) fn open<A: Element, Requested>(
+        path: &Path,
+        expected_shape: Option<&[usize]>,
+    ) -> anyhow::Result<Self> {
+        let file = open(path)?;
+        let dataset = file
+            .dataset(DATASET)
+            .with_context(|| format!("no dataset `{DATASET}`"))?;
+        let dtype = dataset.dtype()?;
+        let stored = dtype.to_descriptor()?;
+        let wanted = A::type_descriptor();
+        if stored != wanted {
+            bail!(crate::mismatch::<Requested>(
+                format!("HDF5 {stored}"),
+                format!("the file holds {stored}, not {wanted}"),
+            ));
+        }
+        let shape = dataset.shape();
+        if let Some(expected) = expected_shape {
+            ensure!(
+                shape == expected,
+                "the file holds shape {shape:?}, the record says {expected:?}"
+            );
+        }
+        let len = shape
+            .iter()
+            .try_fold(1_usize, |len, &extent| len.checked_mul(extent))
+            .with_context(|| format!("shape {shape:?} overflows"))?;
+        let chunk = dataset.chunk();
+        let raw_offset = dataset.offset().filter(|_| {
+            A::RAW
+                && chunk.is_none()
+                && !dataset.is_scalar()
+                && dataset.filters().is_empty()
+                && dtype.byte_order() == hdf5::datatype::ByteOrder::LittleEndian
+                && dataset.storage_size() == (len * size_of::<A>()) as u64
+        });
+        Ok(Self {
+            path: path.to_owned(),
+            dataset,
+            shape,
+            chunk,
+            raw_offset,
+        })
+    }
+
+    /// The number of elements.
+    fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Fills `out` (of [`len`](Self::len) elements, C order) with the whole
+    /// array and returns the [`checksum`](crate::checksum) of what was read.
+    pub(crate) fn read_into<A: Element>(&self, out: &mut [A]) -> anyhow::Result<u32> {
         ensure!(
-            shape == expected,
-            "the file holds shape {shape:?}, the record says {expected:?}"
+            out.len() == self.len(),
+            "a buffer of {} elements for an array of {}",
+            out.len(),
+            self.len()
+        );
+        if self.dataset.is_scalar() {
+            if let Some(first) = out.first_mut() {
+                *first = self.dataset.read_scalar::<A>()?;
+            }
+        } else if let (Some(offset), Some(bytes)) = (self.raw_offset, A::raw_bytes_mut(out)) {
+            // The bytes in the file are the elements: read them straight
+            // into the caller's memory, checking them on the other core.
+            let file = std::fs::File::open(&self.path)?;
+            return Ok(checksum::fill_checked(bytes, |piece, at| {
+                file.read_exact_at(piece, offset + at)
+            })?);
+        } else if !out.is_empty() {
+            self.dataset.read_into_raw(out)?;
+        }
+        Ok(checksum::of(out))
+    }
+
+    /// Reads the whole array, checking it against `checksum`.
+    pub(crate) fn read<A: Element>(&self, checksum: Option<u32>) -> anyhow::Result<ArrayD<A>> {
+        let mut values = vec![A::default(); self.len()];
+        let computed = self.read_into(&mut values)?;
+        check(computed, checksum)?;
+        Ok(ArrayD::from_shape_vec(self.shape.clone(), values)?)
+    }
+
+    /// Reads the indices `axes` select (one per axis, with their steps),
+    /// as an array of their counts.
+    pub(crate) fn read_region<A: Element>(&self, axes: &[AxisRead]) -> anyhow::Result<ArrayD<A>> {
+        if self.dataset.is_scalar() {
+            return Ok(ArrayD::from_elem(IxDyn(&[]), self.dataset.read_scalar::<A>()?));
+        }
+        let hyperslab: Vec<SliceOrIndex> = axes
+            .iter()
+            .map(|axis| SliceOrIndex::SliceCount {
+                start: axis.start,
+                step: axis.step,
+                count: axis.count,
+                block: 1,
+            })
+            .collect();
+        Ok(self
+            .dataset
+            .as_reader()
+            .read_slice::<A, _, IxDyn>(Hyperslab::from(hyperslab))?)
+    }
+}
+
+/// Fails when the `computed` check differs from the `recorded` one.
+pub(crate) fn check(computed: u32, recorded: Option<u32>) -> anyhow::Result<()> {
+    if let Some(recorded) = recorded {
+        ensure!(
+            computed == recorded,
+            "its data fails the integrity check (CRC-32C {computed:#010x}, the record says {recorded:#010x})"
         );
     }
-    let len = shape
-        .iter()
-        .try_fold(1_usize, |len, &extent| len.checked_mul(extent))
-        .with_context(|| format!("shape {shape:?} overflows"))?;
-    let values = if dataset.is_scalar() {
-        vec![dataset.read_scalar::<A>()?]
-    } else if len == 0 {
-        Vec::new()
-    } else {
-        dataset.read_raw::<A>()?
-    };
-    ensure!(
-        values.len() == len,
-        "dataset holds {} values for shape {shape:?}",
-        values.len()
-    );
-    if let Some(stored) = expected.checksum {
-        let computed = checksum::of(&values);
-        ensure!(
-            computed == stored,
-            "its data fails the integrity check (CRC-32C {computed:#010x}, the record says {stored:#010x})"
-        );
-    }
-    Ok(ArrayD::from_shape_vec(shape, values)?)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -256,11 +423,7 @@ mod tests {
         while lockable_by_another_process(&path) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        let expected = Expected {
-            shape: Some(&[2]),
-            checksum: None,
-        };
-        let read = read::<f64, ()>(&path, expected);
+        let read = Opened::open::<f64, ()>(&path, Some(&[2])).and_then(|opened| opened.read::<f64>(None));
         let _ = holder.kill();
         let _ = holder.wait();
         assert_eq!(read.unwrap(), array);

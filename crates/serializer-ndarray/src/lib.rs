@@ -31,21 +31,33 @@
 
 mod checksum;
 mod element;
+mod error;
+mod handle;
 mod hdf5_file;
+mod mapped;
 mod options;
+mod selection;
 mod serializer;
+mod sink;
+mod storage_ext;
+mod transfer;
 mod zarr_array;
 mod zarr_store;
 
 use std::sync::Arc;
 
 use functionfuse_core::{PersistentSerializer, StoredTypeMismatch};
+use serializer::HandleSerializer;
 use ndarray::{Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 
 pub use element::Element;
+pub use error::ArrayError;
+pub use handle::{ArrayHandle, Blocks};
 pub use hdf5_file::{DATASET, SERIALIZER_ATTR, VERSION_ATTR};
+pub use mapped::MappedArray;
 pub use options::{Compression, NdarrayOptions, ZARR_CHUNK_BYTES};
 pub use serializer::NdarraySerializer;
+pub use storage_ext::{ArrayStorage, ArrayWriter};
 pub use zarr_array::ZARR_SUFFIX;
 
 /// The serializer's name in persistent ids.
@@ -105,23 +117,60 @@ macro_rules! link {
 
 for_each_array_type!(link);
 
-/// Serializers for every supported array type with `options`, for
+/// Calls `$apply!(A)` for every supported element type.
+macro_rules! for_each_element {
+    ($apply:ident) => {
+        $apply!(f32);
+        $apply!(f64);
+        $apply!(i8);
+        $apply!(i16);
+        $apply!(i32);
+        $apply!(i64);
+        $apply!(u8);
+        $apply!(u16);
+        $apply!(u32);
+        $apply!(u64);
+        $apply!(bool);
+    };
+}
+
+macro_rules! link_handle {
+    ($a:ty) => {
+        functionfuse_core::submit_persistent_serializer!(|| Arc::new(
+            HandleSerializer::<$a>::new(NdarrayOptions::default())
+        ));
+    };
+}
+
+for_each_element!(link_handle);
+
+/// Serializers for every supported array type (and
+/// [`ArrayHandle`] of every element type) with `options`, for
 /// [`Storage::register_persistent_serializers`](functionfuse_core::Storage::register_persistent_serializers)
 /// (they replace the linked defaults on that storage).
 ///
 /// ```
 /// use functionfuse_serializer_ndarray::{Compression, NdarrayOptions, serializers};
 ///
-/// let options = NdarrayOptions { compression: Compression::Deflate { level: 1 }, chunk: None };
-/// assert_eq!(serializers(&options).len(), 88);
+/// let options = NdarrayOptions {
+///     compression: Compression::Deflate { level: 1 },
+///     ..NdarrayOptions::default()
+/// };
+/// assert_eq!(serializers(&options).len(), 99);
 /// ```
 pub fn serializers(options: &NdarrayOptions) -> Vec<Arc<dyn PersistentSerializer>> {
-    let mut all: Vec<Arc<dyn PersistentSerializer>> = Vec::with_capacity(88);
+    let mut all: Vec<Arc<dyn PersistentSerializer>> = Vec::with_capacity(99);
     macro_rules! push {
         ($a:ty, $d:ty) => {
             all.push(Arc::new(NdarraySerializer::<$a, $d>::new(options.clone())));
         };
     }
     for_each_array_type!(push);
+    macro_rules! push_handle {
+        ($a:ty) => {
+            all.push(Arc::new(HandleSerializer::<$a>::new(options.clone())));
+        };
+    }
+    for_each_element!(push_handle);
     all
 }

@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use functionfuse_core::{
-    DamagedObject, FILE_PROTOCOL, PersistentId, PersistentSerializer, ProtocolInterface, Protocols,
-    S3_PROTOCOL, S3Protocol, SerializerClass, StoredTypeMismatch,
+    FILE_PROTOCOL, PersistentId, PersistentSerializer, ProtocolInterface, Protocols,
+    S3_PROTOCOL, S3Protocol, SerializerClass,
 };
-use ndarray::{Array, ArrayD, ArrayViewD, Dimension};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension, IxDyn};
 
 use crate::element::Element;
+use crate::error::ArrayError;
+use crate::handle::ArrayHandle;
 use crate::options::NdarrayOptions;
-use crate::{FORMAT_VERSION, NAME, hdf5_file, mismatch, zarr_array};
+use crate::{FORMAT_VERSION, NAME, hdf5_file, mismatch, transfer, zarr_array};
 
 /// Stores `Array<A, D>` as one HDF5 file per array through `FILE_PROTOCOL`.
 ///
@@ -32,6 +34,11 @@ impl<A, D> NdarraySerializer<A, D> {
             options,
             array: PhantomData,
         }
+    }
+
+    /// The options it writes with.
+    pub fn options(&self) -> &NdarrayOptions {
+        &self.options
     }
 }
 
@@ -52,6 +59,10 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
 
     fn type_origin(&self) -> Option<&str> {
         Some(crate::NDARRAY)
+    }
+
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
     }
 
     fn pickle(&self, obj: &dyn Any, protocols: &Protocols) -> anyhow::Result<PersistentId> {
@@ -80,21 +91,11 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
     }
 
     fn remove(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
-        if pid.protocol == S3_PROTOCOL {
-            let Some(s3) = protocols.s3() else {
-                return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
-            };
-            return zarr_array::remove(s3, &pid.location);
-        }
-        let Some(file) = protocols.file() else {
-            return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
-        };
-        file.remove(&pid.location)
+        remove(pid, protocols)
     }
 
     fn verify(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
-        check_version(pid)?;
-        by_dtype!(stored_dtype(pid)?, E => load::<E, ArrayD<E>>(pid, protocols).map(drop))
+        verify(pid, protocols)
     }
 
     fn copy(
@@ -103,12 +104,106 @@ impl<A: Element, D: Dimension + 'static> PersistentSerializer for NdarraySeriali
         from: &Protocols,
         to: &Protocols,
     ) -> anyhow::Result<PersistentId> {
-        check_version(pid)?;
-        by_dtype!(stored_dtype(pid)?, E => {
-            let array = load::<E, ArrayD<E>>(pid, from)?;
-            store(&array.view(), to, &self.options)
-        })
+        copy(pid, from, to, &self.options)
     }
+}
+
+/// [`PersistentSerializer::verify`] of every array type: by the dtype the
+/// id records, block by block.
+fn verify(pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+    check_version(pid)?;
+    by_dtype!(stored_dtype(pid)?, E => {
+        let handle = ArrayHandle::<E>::open(pid, protocols)?;
+        transfer::verify(&handle).map_err(ArrayError::into_anyhow)
+    })
+}
+
+/// [`PersistentSerializer::copy`] of every array type, block by block.
+fn copy(
+    pid: &PersistentId,
+    from: &Protocols,
+    to: &Protocols,
+    options: &NdarrayOptions,
+) -> anyhow::Result<PersistentId> {
+    check_version(pid)?;
+    by_dtype!(stored_dtype(pid)?, E => {
+        transfer::copy(&ArrayHandle::<E>::open(pid, from)?, to, options)
+    })
+}
+
+/// Stores [`ArrayHandle<A>`]: reading one opens the array a record names
+/// (of any dimension), saving one copies its data block by block.
+pub(crate) struct HandleSerializer<A> {
+    options: NdarrayOptions,
+    element: PhantomData<fn() -> A>,
+}
+
+impl<A> HandleSerializer<A> {
+    /// A serializer with `options` (for the copies saving makes).
+    pub(crate) fn new(options: NdarrayOptions) -> Self {
+        Self {
+            options,
+            element: PhantomData,
+        }
+    }
+}
+
+impl<A: Element> PersistentSerializer for HandleSerializer<A> {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn serializer_class(&self) -> SerializerClass {
+        SerializerClass::of::<ArrayHandle<A>>()
+    }
+
+    fn pickle(&self, obj: &dyn Any, protocols: &Protocols) -> anyhow::Result<PersistentId> {
+        let handle = obj
+            .downcast_ref::<ArrayHandle<A>>()
+            .context("handed an object that is not the handle type it serves")?;
+        transfer::copy(handle, protocols, &self.options)
+    }
+
+    fn unpickle(
+        &self,
+        pid: &PersistentId,
+        protocols: &Protocols,
+    ) -> anyhow::Result<Box<dyn Any + Send>> {
+        check_version(pid)?;
+        check_metadata::<A, IxDyn>(pid)?;
+        Ok(Box::new(ArrayHandle::<A>::open(pid, protocols)?))
+    }
+
+    fn remove(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+        remove(pid, protocols)
+    }
+
+    fn verify(&self, pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+        verify(pid, protocols)
+    }
+
+    fn copy(
+        &self,
+        pid: &PersistentId,
+        from: &Protocols,
+        to: &Protocols,
+    ) -> anyhow::Result<PersistentId> {
+        copy(pid, from, to, &self.options)
+    }
+}
+
+/// [`PersistentSerializer::remove`] of every array type.
+fn remove(pid: &PersistentId, protocols: &Protocols) -> anyhow::Result<()> {
+    if pid.protocol == S3_PROTOCOL {
+        let Some(s3) = protocols.s3() else {
+            return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
+        };
+        return zarr_array::remove(s3, &pid.location);
+    }
+    let Some(file) = protocols.file() else {
+        return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
+    };
+    file.remove(&pid.location)
 }
 
 /// Runs `$body` with `$element` the element type the NumPy name `$dtype` names.
@@ -174,7 +269,7 @@ fn stored_dtype(pid: &PersistentId) -> anyhow::Result<&str> {
 }
 
 /// Refuses ids of a newer format than this build reads.
-fn check_version(pid: &PersistentId) -> anyhow::Result<()> {
+pub(crate) fn check_version(pid: &PersistentId) -> anyhow::Result<()> {
     if pid.version > FORMAT_VERSION {
         bail!(
             "written by format version {} of serializer `{NAME}`; this build reads up to {FORMAT_VERSION}",
@@ -186,24 +281,19 @@ fn check_version(pid: &PersistentId) -> anyhow::Result<()> {
 
 /// Stores `view` through the storage's protocols (HDF5 on files, zarr on
 /// S3) and returns its persistent id.
-fn store<A: Element>(
+pub(crate) fn store<A: Element>(
     view: &ArrayViewD<'_, A>,
     protocols: &Protocols,
     options: &NdarrayOptions,
 ) -> anyhow::Result<PersistentId> {
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("dtype".into(), A::DTYPE.into());
-    metadata.insert("shape".into(), view.shape().into());
     // HDF5 on files, zarr on S3: the storage's protocols decide.
-    let (location, protocol, check) = if let Some(file) = protocols.file() {
+    if let Some(file) = protocols.file() {
         let new_file = file.create("h5")?;
         let check = hdf5_file::write(new_file.temp_path(), view, options).with_context(|| {
             format!("cannot write HDF5 file {}", new_file.temp_path().display())
         })?;
         let location = new_file.commit()?;
-        metadata.insert("format".into(), "hdf5".into());
-        metadata.insert("dataset".into(), hdf5_file::DATASET.into());
-        (location, FILE_PROTOCOL, check)
+        Ok(persistent_id::<A>(location, FILE_PROTOCOL, "hdf5", view.shape(), check))
     } else if let Some(s3) = shared_s3(protocols) {
         let location = format!(
             "{}{}",
@@ -211,80 +301,56 @@ fn store<A: Element>(
             zarr_array::ZARR_SUFFIX
         );
         let check = zarr_array::write(&s3, &location, view, options)?;
-        metadata.insert("format".into(), "zarr".into());
-        (location, S3_PROTOCOL, check)
+        Ok(persistent_id::<A>(location, S3_PROTOCOL, "zarr", view.shape(), check))
     } else {
-        return Err(protocols.missing(NAME, &[FILE_PROTOCOL, S3_PROTOCOL]));
-    };
+        Err(protocols.missing(NAME, &[FILE_PROTOCOL, S3_PROTOCOL]))
+    }
+}
+
+/// The id of an array of elements `A` and `shape` stored at `location`
+/// through `protocol`, in `format` (`"hdf5"` or `"zarr"`), whose data has
+/// the [`checksum`](crate::checksum) `check`.
+pub(crate) fn persistent_id<A: Element>(
+    location: String,
+    protocol: &str,
+    format: &str,
+    shape: &[usize],
+    check: u32,
+) -> PersistentId {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("dtype".into(), A::DTYPE.into());
+    metadata.insert("shape".into(), shape.into());
+    metadata.insert("format".into(), format.into());
+    if format == "hdf5" {
+        metadata.insert("dataset".into(), hdf5_file::DATASET.into());
+    }
     metadata.insert(CHECKSUM_KEY.into(), check.into());
-    Ok(PersistentId {
+    PersistentId {
         serializer: NAME.to_owned(),
         version: FORMAT_VERSION,
         location,
         protocol: protocol.to_owned(),
         metadata,
-    })
+    }
 }
 
 /// Reads the array `pid` names, of elements `A`, checking it against the
-/// id (shape, checksum); `Requested` is the type named in mismatches.
+/// id (shape, checksum).
 fn load<A: Element, Requested>(
     pid: &PersistentId,
     protocols: &Protocols,
 ) -> anyhow::Result<ArrayD<A>> {
-    if pid.protocol == S3_PROTOCOL {
-        let Some(s3) = shared_s3(protocols) else {
-            return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
-        };
-        zarr_array::read::<A>(
-            &s3,
-            &pid.location,
-            recorded_shape(pid).as_deref(),
-            recorded_checksum(pid),
-        )
-    } else {
-        read_hdf5::<A, Requested>(pid, protocols)
-    }
+    ArrayHandle::<A>::open_as::<Requested>(pid, protocols)?
+        .read()
+        .map_err(ArrayError::into_anyhow)
 }
 
 /// The S3 protocol, shared: zarrs' stores own their storage.
-fn shared_s3(protocols: &Protocols) -> Option<Arc<dyn S3Protocol>> {
+pub(crate) fn shared_s3(protocols: &Protocols) -> Option<Arc<dyn S3Protocol>> {
     match protocols.get(S3_PROTOCOL) {
         Some(ProtocolInterface::S3(s3)) => Some(Arc::clone(s3)),
         _ => None,
     }
-}
-
-/// Reads the HDF5 file of `pid`.
-fn read_hdf5<A: Element, Requested>(
-    pid: &PersistentId,
-    protocols: &Protocols,
-) -> anyhow::Result<ArrayD<A>> {
-    let Some(file) = protocols.file() else {
-        return Err(protocols.missing(NAME, &[FILE_PROTOCOL]));
-    };
-    let damaged = |location: String, reason: String| DamagedObject { location, reason };
-    let path = file
-        .path(&pid.location)
-        .map_err(|e| damaged(pid.location.clone(), format!("not a file name ({e})")))?;
-    if !path.is_file() {
-        return Err(damaged(path.display().to_string(), "missing".to_owned()).into());
-    }
-    let shape = recorded_shape(pid);
-    let expected = hdf5_file::Expected {
-        shape: shape.as_deref(),
-        checksum: recorded_checksum(pid),
-    };
-    hdf5_file::read::<A, Requested>(&path, expected).map_err(|error| {
-        // The record's dtype was checked against the request already: a
-        // file that disagrees with its own record is damage, which
-        // `cached` recomputes, not a wrong request.
-        if error.is::<StoredTypeMismatch>() && !pid.metadata.contains_key("dtype") {
-            error
-        } else {
-            damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
-        }
-    })
 }
 
 /// The key of the data's [`checksum`](crate::checksum) in the persistent
@@ -293,7 +359,7 @@ pub(crate) const CHECKSUM_KEY: &str = "crc32c";
 
 /// The checksum the persistent id records, if it records one (records
 /// written before checksums were kept have none).
-fn recorded_checksum(pid: &PersistentId) -> Option<u32> {
+pub(crate) fn recorded_checksum(pid: &PersistentId) -> Option<u32> {
     pid.metadata
         .get(CHECKSUM_KEY)?
         .as_u64()
@@ -301,7 +367,7 @@ fn recorded_checksum(pid: &PersistentId) -> Option<u32> {
 }
 
 /// The shape the persistent id records, if it records one.
-fn recorded_shape(pid: &PersistentId) -> Option<Vec<usize>> {
+pub(crate) fn recorded_shape(pid: &PersistentId) -> Option<Vec<usize>> {
     pid.metadata
         .get("shape")?
         .as_array()?
@@ -312,7 +378,7 @@ fn recorded_shape(pid: &PersistentId) -> Option<Vec<usize>> {
 
 /// Compares the dtype and rank recorded in the id with the requested type,
 /// so a mismatch is reported without opening the file.
-fn check_metadata<A: Element, D: Dimension + 'static>(pid: &PersistentId) -> anyhow::Result<()> {
+pub(crate) fn check_metadata<A: Element, D: Dimension + 'static>(pid: &PersistentId) -> anyhow::Result<()> {
     let dtype = pid.metadata.get("dtype").and_then(|v| v.as_str());
     let ndim = pid
         .metadata

@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, bail};
 use functionfuse_core::{DamagedObject, S3Protocol};
 use ndarray::ArrayViewD;
-use zarrs::array::codec::{BytesCodec, Crc32cCodec, GzipCodec, ZstdCodec};
-use zarrs::array::{Array, ArrayBuilder, ArrayError, BytesToBytesCodecTraits, CodecOptions};
+use zarrs::array::codec::{BytesCodec, Crc32cCodec, GzipCodec, ShuffleCodec, ZstdCodec};
+use zarrs::array::{Array, ArrayBuilder, ArrayMetadata, ArraySubset, BytesToBytesCodecTraits, CodecOptions};
 
 use crate::checksum;
 use crate::element::Element;
@@ -22,6 +22,34 @@ use crate::{FORMAT_VERSION, NAME};
 
 /// The suffix of an array's key prefix.
 pub const ZARR_SUFFIX: &str = ".zarr";
+
+/// Describes a new zarr array of elements `A` and `shape` named
+/// `location` (nothing is stored yet).
+fn describe<A: Element>(
+    store: &Arc<ProtocolStore>,
+    location: &str,
+    shape: &[usize],
+    options: &NdarrayOptions,
+) -> anyhow::Result<Array<ProtocolStore>> {
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("functionfuse_serializer".into(), NAME.into());
+    attributes.insert("functionfuse_format_version".into(), FORMAT_VERSION.into());
+    ArrayBuilder::new(
+        shape.iter().map(|&extent| extent as u64).collect::<Vec<u64>>(),
+        options.zarr_chunk_for(shape, size_of::<A>()),
+        A::zarr_data_type(),
+        Into::<zarrs::array::FillValue>::into(A::default()),
+    )
+    .array_to_bytes_codec(Arc::new(if size_of::<A>() == 1 {
+        BytesCodec::new(None)
+    } else {
+        BytesCodec::little()
+    }))
+    .bytes_to_bytes_codecs(bytes_codecs(options, size_of::<A>()))
+    .attributes(attributes)
+    .build(Arc::clone(store), &format!("/{location}"))
+    .context("cannot describe the zarr array")
+}
 
 /// Writes `array` as a new zarr array named `location` (`<uuid>.zarr`);
 /// returns the [`checksum`] of its data. On failure, whatever was written
@@ -36,57 +64,191 @@ pub(crate) fn write<A: Element>(
     let values = standard
         .as_slice()
         .context("a standard-layout array is contiguous")?;
-    let shape: Vec<u64> = array.shape().iter().map(|&extent| extent as u64).collect();
     let store = Arc::new(ProtocolStore::new(Arc::clone(s3)));
-    let mut attributes = serde_json::Map::new();
-    attributes.insert("functionfuse_serializer".into(), NAME.into());
-    attributes.insert("functionfuse_format_version".into(), FORMAT_VERSION.into());
-    let zarr = ArrayBuilder::new(
-        shape,
-        options.zarr_chunk_for(array.shape(), size_of::<A>()),
-        A::zarr_data_type(),
-        Into::<zarrs::array::FillValue>::into(A::default()),
-    )
-    .array_to_bytes_codec(Arc::new(if size_of::<A>() == 1 {
-        BytesCodec::new(None)
-    } else {
-        BytesCodec::little()
-    }))
-    .bytes_to_bytes_codecs(bytes_codecs(options.compression))
-    .attributes(attributes)
-    .build_arc(Arc::clone(&store), &format!("/{location}"))
-    .context("cannot describe the zarr array")?;
-    // Every chunk is stored, fill values or not: a missing chunk is damage.
-    let codec_options = request_options(s3.as_ref()).with_store_empty_chunks(true);
+    let zarr = describe::<A>(&store, location, array.shape(), options)?;
     let (written, check) = checksum::alongside(values, || {
-        let mut written = Err(anyhow::anyhow!("the S3 protocol did not run the write"));
-        s3.block_on(Box::pin(async {
-            written = async {
-                zarr.async_store_array_subset_opt(&zarr.subset_all(), values, &codec_options)
-                    .await?;
-                // Metadata last: an array without it was never complete.
-                zarr.async_store_metadata().await?;
-                Ok::<(), ArrayError>(())
-            }
-            .await
-            .map_err(|error| failure_of(&store, error.into()));
-        }));
-        written
+        store_region(s3.as_ref(), &store, &zarr, &zarr.subset_all(), values)
+            .and_then(|()| store_metadata(s3.as_ref(), &store, &zarr))
     });
     if let Err(error) = written {
-        if let Err(cleanup) = remove(s3.as_ref(), location) {
-            log::warn!("cannot remove the half-written zarr array {location}: {cleanup:#}");
-        }
+        abandon(s3.as_ref(), location);
         return Err(error.context(format!("cannot write zarr array {}{location}", s3.prefix())));
     }
     Ok(check)
 }
 
-/// The bytes-to-bytes codecs: compression when asked, then the `crc32c`
-/// check of every chunk.
-fn bytes_codecs(compression: Compression) -> Vec<Arc<dyn BytesToBytesCodecTraits>> {
+/// Stores `values` (C order) as the region `subset`, which covers whole
+/// chunks or reaches the array's end.
+fn store_region<A: Element>(
+    s3: &dyn S3Protocol,
+    store: &ProtocolStore,
+    zarr: &Array<ProtocolStore>,
+    subset: &ArraySubset,
+    values: &[A],
+) -> anyhow::Result<()> {
+    // Every chunk is stored, fill values or not: a missing chunk is damage.
+    let codec_options = request_options(s3).with_store_empty_chunks(true);
+    let mut stored = Err(anyhow::anyhow!("the S3 protocol did not run the write"));
+    s3.block_on(Box::pin(async {
+        stored = zarr
+            .async_store_array_subset_opt(subset, values, &codec_options)
+            .await
+            .map_err(|error| failure_of(store, error.into()));
+    }));
+    stored
+}
+
+/// Stores the array's metadata: last, since an array without it was never
+/// complete.
+fn store_metadata(
+    s3: &dyn S3Protocol,
+    store: &ProtocolStore,
+    zarr: &Array<ProtocolStore>,
+) -> anyhow::Result<()> {
+    let mut stored = Err(anyhow::anyhow!("the S3 protocol did not run the write"));
+    s3.block_on(Box::pin(async {
+        stored = zarr
+            .async_store_metadata()
+            .await
+            .map_err(|error| failure_of(store, error.into()));
+    }));
+    stored
+}
+
+/// Removes what was written of an array that will not be completed.
+fn abandon(s3: &dyn S3Protocol, location: &str) {
+    if let Err(cleanup) = remove(s3, location) {
+        log::warn!("cannot remove the half-written zarr array {location}: {cleanup:#}");
+    }
+}
+
+/// A zarr array written block by block along the first axis. Rows are
+/// gathered into bands of whole chunks (one chunk high), so that every
+/// chunk is stored once, complete; memory holds at most one band and the
+/// block being written. Dropped unfinished, it removes what it stored.
+pub(crate) struct BlockWriter<A> {
+    s3: Arc<dyn S3Protocol>,
+    store: Arc<ProtocolStore>,
+    zarr: Array<ProtocolStore>,
+    location: String,
+    shape: Vec<usize>,
+    /// Rows per band: the chunk's extent along the first axis.
+    band_rows: usize,
+    /// Elements per row.
+    row_len: usize,
+    /// Rows gathered but not stored yet, from row `rows_stored`.
+    pending: Vec<A>,
+    rows_stored: usize,
+    finished: bool,
+}
+
+impl<A: Element> BlockWriter<A> {
+    /// Describes a new array of `shape` (at least one axis) named `location`.
+    pub(crate) fn create(
+        s3: &Arc<dyn S3Protocol>,
+        location: &str,
+        shape: &[usize],
+        options: &NdarrayOptions,
+    ) -> anyhow::Result<Self> {
+        let store = Arc::new(ProtocolStore::new(Arc::clone(s3)));
+        let zarr = describe::<A>(&store, location, shape, options)?;
+        let band_rows = options
+            .zarr_chunk_for(shape, size_of::<A>())
+            .first()
+            .map_or(1, |&rows| rows as usize);
+        Ok(Self {
+            s3: Arc::clone(s3),
+            store,
+            zarr,
+            location: location.to_owned(),
+            shape: shape.to_vec(),
+            band_rows,
+            row_len: shape[1..].iter().product(),
+            pending: Vec::new(),
+            rows_stored: 0,
+            finished: false,
+        })
+    }
+
+    /// The rows handed over so far, stored or pending.
+    fn rows_seen(&self) -> usize {
+        self.rows_stored + self.pending.len() / self.row_len.max(1)
+    }
+
+    /// Takes the next rows (`values`, C order, `rows` of them).
+    pub(crate) fn write(&mut self, mut values: &[A], mut rows: usize) -> anyhow::Result<()> {
+        let total = self.shape[0];
+        while rows > 0 {
+            let to_end = total - self.rows_seen();
+            if self.pending.is_empty() && (rows >= self.band_rows || rows == to_end) {
+                // Whole bands (or the array's tail) straight from the block.
+                let direct = if rows == to_end {
+                    rows
+                } else {
+                    rows / self.band_rows * self.band_rows
+                };
+                let (now, rest) = values.split_at(direct * self.row_len);
+                self.store_rows(now, direct)?;
+                (values, rows) = (rest, rows - direct);
+            } else {
+                let room = (self.band_rows - self.pending.len() / self.row_len.max(1)).min(rows);
+                let (now, rest) = values.split_at(room * self.row_len);
+                self.pending.extend_from_slice(now);
+                (values, rows) = (rest, rows - room);
+                let pending_rows = self.pending.len() / self.row_len.max(1);
+                if pending_rows == self.band_rows || self.rows_stored + pending_rows == total {
+                    let band = std::mem::take(&mut self.pending);
+                    self.store_rows(&band, pending_rows)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `rows` rows from row `rows_stored`.
+    fn store_rows(&mut self, values: &[A], rows: usize) -> anyhow::Result<()> {
+        let mut ranges = vec![self.rows_stored as u64..(self.rows_stored + rows) as u64];
+        ranges.extend(self.shape[1..].iter().map(|&extent| 0..extent as u64));
+        let subset = ArraySubset::new_with_ranges(&ranges);
+        if !values.is_empty() {
+            store_region(self.s3.as_ref(), &self.store, &self.zarr, &subset, values)?;
+        }
+        self.rows_stored += rows;
+        Ok(())
+    }
+
+    /// Stores what is pending and the metadata: the array is complete.
+    pub(crate) fn finish(mut self) -> anyhow::Result<()> {
+        if !self.pending.is_empty() {
+            let band = std::mem::take(&mut self.pending);
+            let rows = band.len() / self.row_len.max(1);
+            self.store_rows(&band, rows)?;
+        }
+        store_metadata(self.s3.as_ref(), &self.store, &self.zarr)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl<A> Drop for BlockWriter<A> {
+    fn drop(&mut self) {
+        if !self.finished {
+            abandon(self.s3.as_ref(), &self.location);
+        }
+    }
+}
+
+/// The bytes-to-bytes codecs: shuffle and compression when asked, then
+/// the `crc32c` check of every chunk.
+fn bytes_codecs(
+    options: &NdarrayOptions,
+    element_size: usize,
+) -> Vec<Arc<dyn BytesToBytesCodecTraits>> {
     let mut codecs: Vec<Arc<dyn BytesToBytesCodecTraits>> = Vec::new();
-    match compression {
+    if options.shuffle && options.compression != Compression::None && element_size > 1 {
+        codecs.push(Arc::new(ShuffleCodec::new(element_size)));
+    }
+    match options.compression {
         Compression::None => {}
         Compression::Deflate { level } => {
             if let Ok(codec) = GzipCodec::new(u32::from(level.min(9))) {
@@ -118,42 +280,147 @@ fn failure_of(store: &ProtocolStore, error: anyhow::Error) -> anyhow::Error {
     }
 }
 
-/// Reads the zarr array `location`, checking it against what the record
-/// says: data type, shape, that every chunk is there and passes its
-/// `crc32c` check, and the whole array's checksum. Any disagreement is a
-/// [`DamagedObject`].
-pub(crate) fn read<A: Element>(
-    s3: &Arc<dyn S3Protocol>,
-    location: &str,
-    shape: Option<&[usize]>,
-    expected_checksum: Option<u32>,
-) -> anyhow::Result<ndarray::ArrayD<A>> {
-    let url = format!("{}{location}", s3.prefix());
-    let damaged = |reason: String| DamagedObject {
-        location: url.clone(),
-        reason,
-    };
-    let store = Arc::new(ProtocolStore::new(Arc::clone(s3)));
-    let codec_options = request_options(s3.as_ref());
-    let mut read: anyhow::Result<(Vec<A>, Vec<u64>)> =
-        Err(anyhow::anyhow!("the S3 protocol did not run the read"));
-    s3.block_on(Box::pin(async {
-        read = async {
-            let zarr = Array::async_open(Arc::clone(&store), &format!("/{location}")).await?;
-            let stored = zarr.data_type().clone();
-            ensure!(
-                stored == A::zarr_data_type(),
-                "it holds {stored:?}, the record says {}",
+/// A zarr array whose metadata was read and checked against the record:
+/// reads fetch only the chunks they need, many at once.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    s3: Arc<dyn S3Protocol>,
+    location: String,
+    metadata: ArrayMetadata,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) chunk: Vec<usize>,
+}
+
+impl Opened {
+    /// Reads the metadata of the array `location` and checks its data type
+    /// (elements `A`) and the `shape` the record gives.
+    pub(crate) fn open<A: Element>(
+        s3: &Arc<dyn S3Protocol>,
+        location: &str,
+        shape: Option<&[usize]>,
+    ) -> anyhow::Result<Self> {
+        let store = Arc::new(ProtocolStore::new(Arc::clone(s3)));
+        let mut opened: anyhow::Result<Array<ProtocolStore>> =
+            Err(anyhow::anyhow!("the S3 protocol did not run the read"));
+        s3.block_on(Box::pin(async {
+            opened = Array::async_open(Arc::clone(&store), &format!("/{location}"))
+                .await
+                .map_err(Into::into);
+        }));
+        let url = format!("{}{location}", s3.prefix());
+        let zarr = checked(s3.as_ref(), &store, &url, opened)?;
+        let damaged = |reason: String| DamagedObject {
+            location: url.clone(),
+            reason,
+        };
+        let stored = zarr.data_type().clone();
+        if stored != A::zarr_data_type() {
+            bail!(damaged(format!(
+                "damaged: it holds {stored:?}, the record says {}",
                 A::DTYPE
-            );
-            let shape = zarr.shape().to_vec();
-            let values: Vec<A> = zarr
-                .async_retrieve_array_subset_opt(&zarr.subset_all(), &codec_options)
-                .await?;
-            Ok((values, shape))
+            )));
         }
-        .await;
-    }));
+        let stored_shape: Vec<usize> = zarr.shape().iter().map(|&extent| extent as usize).collect();
+        if let Some(shape) = shape
+            && shape != stored_shape.as_slice()
+        {
+            bail!(damaged(format!(
+                "damaged: it holds shape {stored_shape:?}, the record says {shape:?}"
+            )));
+        }
+        let origin = vec![0; stored_shape.len()];
+        let chunk = zarr
+            .chunk_shape_usize(&origin)
+            .map_err(|error| damaged(format!("damaged: {error}")))?;
+        Ok(Self {
+            s3: Arc::clone(s3),
+            location: location.to_owned(),
+            metadata: zarr.metadata().clone(),
+            shape: stored_shape,
+            chunk,
+        })
+    }
+
+    /// `s3://…` of the array.
+    pub(crate) fn url(&self) -> String {
+        format!("{}{}", self.s3.prefix(), self.location)
+    }
+
+    /// Reads the box `ranges` (one per axis), every chunk it touches
+    /// checked and required.
+    pub(crate) fn read_box<A: Element>(
+        &self,
+        ranges: &[std::ops::Range<u64>],
+    ) -> anyhow::Result<ndarray::ArrayD<A>> {
+        let url = self.url();
+        let store = Arc::new(ProtocolStore::new(Arc::clone(&self.s3)));
+        let zarr = Array::new_with_metadata(
+            Arc::clone(&store),
+            &format!("/{}", self.location),
+            self.metadata.clone(),
+        )
+        .context("cannot describe the zarr array")?;
+        let subset = ArraySubset::new_with_ranges(ranges);
+        let codec_options = request_options(self.s3.as_ref());
+        let mut read: anyhow::Result<Vec<A>> =
+            Err(anyhow::anyhow!("the S3 protocol did not run the read"));
+        s3_run(self.s3.as_ref(), async {
+            read = zarr
+                .async_retrieve_array_subset_opt(&subset, &codec_options)
+                .await
+                .map_err(Into::into);
+        });
+        let values = checked(self.s3.as_ref(), &store, &url, read)?;
+        let shape: Vec<usize> = ranges
+            .iter()
+            .map(|range| (range.end - range.start) as usize)
+            .collect();
+        ndarray::ArrayD::from_shape_vec(shape, values).map_err(|error| {
+            DamagedObject {
+                location: url,
+                reason: format!("damaged: {error}"),
+            }
+            .into()
+        })
+    }
+
+    /// Reads the whole array, checking it against the record's checksum.
+    pub(crate) fn read<A: Element>(
+        &self,
+        expected_checksum: Option<u32>,
+    ) -> anyhow::Result<ndarray::ArrayD<A>> {
+        let ranges: Vec<_> = self.shape.iter().map(|&extent| 0..extent as u64).collect();
+        let array = self.read_box::<A>(&ranges)?;
+        if let Some(stored) = expected_checksum {
+            let values = array.as_slice().context("a new array is contiguous")?;
+            let computed = checksum::of(values);
+            if computed != stored {
+                bail!(DamagedObject {
+                    location: self.url(),
+                    reason: format!(
+                        "damaged: its data fails the integrity check (CRC-32C {computed:#010x}, the record says {stored:#010x})"
+                    ),
+                });
+            }
+        }
+        Ok(array)
+    }
+}
+
+/// Runs `future` on the protocol's runtime.
+fn s3_run(s3: &dyn S3Protocol, future: impl std::future::Future<Output = ()> + Send) {
+    s3.block_on(Box::pin(future));
+}
+
+/// The outcome of a read through `store`: the protocol's own failure if
+/// it had one, damage if a key was missing (zarrs would have filled in),
+/// else `result` with zarrs' errors as damage.
+fn checked<T>(
+    s3: &dyn S3Protocol,
+    store: &ProtocolStore,
+    url: &str,
+    result: anyhow::Result<T>,
+) -> anyhow::Result<T> {
     if let Some(failure) = store.take_failure() {
         if failure.is::<DamagedObject>() {
             return Err(failure);
@@ -167,31 +434,22 @@ pub(crate) fn read<A: Element>(
         } else {
             "chunk"
         };
-        bail!(damaged(format!(
-            "damaged: its {what} {}{key} is missing ({} missing keys)",
-            s3.prefix(),
-            missing.len()
-        )));
+        bail!(DamagedObject {
+            location: url.to_owned(),
+            reason: format!(
+                "damaged: its {what} {}{key} is missing ({} missing keys)",
+                s3.prefix(),
+                missing.len()
+            ),
+        });
     }
-    let (values, stored_shape) = read.map_err(|error| damaged(format!("damaged: {error:#}")))?;
-    let stored_shape: Vec<usize> = stored_shape.iter().map(|&extent| extent as usize).collect();
-    if let Some(shape) = shape
-        && shape != stored_shape.as_slice()
-    {
-        bail!(damaged(format!(
-            "damaged: it holds shape {stored_shape:?}, the record says {shape:?}"
-        )));
-    }
-    if let Some(stored) = expected_checksum {
-        let computed = checksum::of(&values);
-        if computed != stored {
-            bail!(damaged(format!(
-                "damaged: its data fails the integrity check (CRC-32C {computed:#010x}, the record says {stored:#010x})"
-            )));
+    result.map_err(|error| {
+        DamagedObject {
+            location: url.to_owned(),
+            reason: format!("damaged: {error:#}"),
         }
-    }
-    ndarray::ArrayD::from_shape_vec(stored_shape, values)
-        .map_err(|error| damaged(format!("damaged: {error}")).into())
+        .into()
+    })
 }
 
 /// Removes every object of the zarr array `location`.

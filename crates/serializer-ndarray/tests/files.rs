@@ -55,6 +55,7 @@ fn deflate_and_chunks_are_applied_and_round_trip() {
     storage.register_persistent_serializers(serializers(&NdarrayOptions {
         chunk: Some(vec![100, 100]),
         compression: Compression::Deflate { level: 6 },
+        ..NdarrayOptions::default()
     }));
     storage.save(WF, "packed", &plain).expect("save");
     let packed_file = h5_files(&storage)

@@ -284,6 +284,7 @@ fn compression_options_apply_to_zarr_too() {
         storage.register_persistent_serializers(serializers(&NdarrayOptions {
             chunk: None,
             compression,
+            ..NdarrayOptions::default()
         }));
         let array = Array2::<f64>::from_elem((512, 512), 1.5);
         storage.save(WF, "packed", &array).unwrap();

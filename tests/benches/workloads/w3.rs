@@ -45,6 +45,7 @@ fn serializer_options() -> Option<functionfuse::serializer_ndarray::NdarrayOptio
         compression: zstd.map_or(Compression::None, |level| Compression::Zstd {
             level: level as i32,
         }),
+        ..NdarrayOptions::default()
     })
 }
 
