@@ -17,9 +17,20 @@
 //! - W4: 1,000 small records saved to and read from the S3 storage, against
 //!   1,000 raw PUTs and GETs of the same bytes.
 //!
-//! Set `FUNCTIONFUSE_BENCH_W2_MIB` / `FUNCTIONFUSE_BENCH_W3_MIB` to shrink
-//! W2 / W3 for a quick look, and `FUNCTIONFUSE_BENCH=w3,w4` to run some
-//! workloads only.
+//! - W5: a 1 MiB slice of a 1 GiB `f64` array through a lazy handle
+//!   (`open_array` + `read_slice`), on files against hdf5-metno reading the
+//!   same rows of the same file, and on S3 (zarr) against GETs of the chunk
+//!   objects the slice touches; the whole array read beside them.
+//! - W6: a 1 GiB `f64` array written block by block (`array_writer`, 64 MiB
+//!   blocks) against `save` of the whole array and `File::write_all` of the
+//!   same blocks; the peak memory of each, measured in child processes.
+//! - W7: a 512 MiB `f64` array read into a reused array (`read_task_into`)
+//!   against `read_exact` into a reused buffer; mapped (`map` + `view`, then
+//!   a sum of every element) against `read_exact` and the same sum.
+//!
+//! Set `FUNCTIONFUSE_BENCH_W2_MIB` / `FUNCTIONFUSE_BENCH_W3_MIB` (and `_W5_`,
+//! `_W6_`, `_W7_`) to shrink a workload for a quick look, and
+//! `FUNCTIONFUSE_BENCH=w3,w4` to run some workloads only.
 
 // A benchmark has nothing to recover: any failure aborts it.
 #![allow(clippy::expect_used, clippy::panic, clippy::cast_possible_wrap)]
@@ -44,6 +55,12 @@ mod w2;
 mod w3;
 #[path = "workloads/w4.rs"]
 mod w4;
+#[path = "workloads/w5.rs"]
+mod w5;
+#[path = "workloads/w6.rs"]
+mod w6;
+#[path = "workloads/w7.rs"]
+mod w7;
 
 /// Interleaved rounds behind each ratio.
 const ROUNDS: usize = 7;
@@ -136,6 +153,11 @@ fn selected(workload: &str) -> bool {
 }
 
 fn main() {
+    // A child of W6, to measure the peak memory of one operation.
+    if let Ok(spec) = std::env::var(w6::CHILD_VAR) {
+        w6::child(&spec);
+        return;
+    }
     let criterion_dir = target_dir().join("criterion");
     let mut criterion = Criterion::default()
         .output_directory(&criterion_dir)
@@ -156,6 +178,15 @@ fn main() {
     }
     if selected("w4") {
         w4(&mut criterion, &criterion_dir);
+    }
+    if selected("w5") {
+        w5(&mut criterion, &criterion_dir);
+    }
+    if selected("w6") {
+        w6(&mut criterion, &criterion_dir);
+    }
+    if selected("w7") {
+        w7(&mut criterion, &criterion_dir);
     }
     criterion.final_summary();
     let _ = std::fs::remove_dir_all(target_dir().join("bench-data"));
@@ -269,4 +300,141 @@ fn files(criterion: &mut Criterion, criterion_dir: &Path) {
         })
     );
     drop((w1, w2));
+}
+
+/// W5, on files and on S3: times in milliseconds per slice.
+fn w5(criterion: &mut Criterion, criterion_dir: &Path) {
+    let base = data_dir("w5");
+    let (on_file, on_s3) = {
+        let array = w5::array();
+        (
+            w5::OnFile::new(&base, &array),
+            w5::OnS3::new(&base, &array),
+        )
+    };
+    let ms = |seconds: f64| round(seconds * 1e3, 3);
+    let mb_s = |seconds: f64| round(w5::bytes() as f64 / 1e6 / seconds, 1);
+    let rows = w5::slice_rows();
+
+    let (times, by_criterion) = measure(
+        criterion,
+        criterion_dir,
+        "w5",
+        4,
+        &mut w5::file_runs(&on_file),
+    );
+    let whole = runs::median_of(&mut w5::file_whole_read(&on_file), w5::WHOLE_READS);
+    println!(
+        "{}",
+        json!({
+            "workload": "W5",
+            "storage": "file",
+            "bytes": w5::bytes(),
+            "shape": w5::shape(),
+            "chunk_shape": on_file.chunk_shape(),
+            "slice_rows": [rows.start, rows.end],
+            "slice_bytes": w5::slice_bytes(),
+            "slice_ms": ms(times["slice"]),
+            "hdf5_direct_slice_ms": ms(times["hdf5_direct_slice"]),
+            "slice_ratio": round(times["hdf5_direct_slice"] / times["slice"], 3),
+            "whole_read_ms": ms(whole),
+            "whole_read_mb_s": mb_s(whole),
+            "whole_read_runs": w5::WHOLE_READS,
+            "whole_read_over_slice": round(whole / times["slice"], 1),
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+
+    let (times, by_criterion) =
+        measure(criterion, criterion_dir, "w5-s3", 6, &mut w5::s3_runs(&on_s3));
+    let whole = runs::median_of(&mut w5::s3_whole_read(&on_s3), w5::WHOLE_READS);
+    println!(
+        "{}",
+        json!({
+            "workload": "W5-S3",
+            "storage": "s3",
+            "bytes": w5::bytes(),
+            "shape": w5::shape(),
+            "chunk_shape": on_s3.chunk_shape(),
+            "slice_rows": [rows.start, rows.end],
+            "slice_bytes": w5::slice_bytes(),
+            "chunks_fetched": on_s3.chunks(),
+            "slice_ms": ms(times["slice"]),
+            "raw_chunk_get_ms": ms(times["raw_chunk_get"]),
+            "slice_ratio": round(times["raw_chunk_get"] / times["slice"], 3),
+            "whole_read_ms": ms(whole),
+            "whole_read_mb_s": mb_s(whole),
+            "whole_read_runs": w5::WHOLE_READS,
+            "whole_read_over_slice": round(whole / times["slice"], 1),
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+}
+
+/// W6: throughput of each way to write, and peak memory of each in a child.
+fn w6(criterion: &mut Criterion, criterion_dir: &Path) {
+    let base = data_dir("w6");
+    // First, before this process holds the array: the children's peaks.
+    let peaks: BTreeMap<&str, f64> = w6::CHILDREN
+        .iter()
+        .map(|&operation| (operation, w6::peak_mib(operation, &base.join(operation))))
+        .collect();
+    let fixture = w6::Fixture::new(&base.join("timed"));
+    let (times, by_criterion) = measure(criterion, criterion_dir, "w6", 8, &mut w6::runs(&fixture));
+    let mb = w6::bytes() as f64 / 1e6;
+    let speed = |run: &str| mb / times[run];
+    let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
+    println!(
+        "{}",
+        json!({
+            "workload": "W6",
+            "bytes": w6::bytes(),
+            "array_mib": mib(w6::bytes()),
+            "block_bytes": w6::block_bytes(),
+            "block_mib": mib(w6::block_bytes()),
+            "blocks": w6::blocks().count(),
+            "writer_mb_s": round(speed("writer"), 1),
+            "save_mb_s": round(speed("save"), 1),
+            "raw_write_all_mb_s": round(speed("raw_write_all"), 1),
+            "writer_ratio": round(speed("writer") / speed("raw_write_all"), 3),
+            "save_ratio": round(speed("save") / speed("raw_write_all"), 3),
+            "writer_vs_save": round(speed("writer") / speed("save"), 3),
+            "writer_peak_mib": round(peaks["w6-writer"], 1),
+            "in_memory_peak_mib": round(peaks["w6-in-memory"], 1),
+            "raw_write_all_peak_mib": round(peaks["w6-raw"], 1),
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+}
+
+/// W7: reads into the caller's memory, and mapped.
+fn w7(criterion: &mut Criterion, criterion_dir: &Path) {
+    let fixture = RefCell::new(w7::Fixture::new(&data_dir("w7")));
+    let (times, by_criterion) = measure(criterion, criterion_dir, "w7", 8, &mut w7::runs(&fixture));
+    let mb = w7::bytes() as f64 / 1e6;
+    let speed = |run: &str| mb / times[run];
+    println!(
+        "{}",
+        json!({
+            "workload": "W7",
+            "bytes": w7::bytes(),
+            "raw_read_exact_mb_s": round(speed("raw_read_exact"), 1),
+            "read_task_into_mb_s": round(speed("read_task_into"), 1),
+            "read_task_into_ratio": round(speed("read_task_into") / speed("raw_read_exact"), 3),
+            "read_task_into_target": 0.95,
+            "read_mb_s": round(speed("read"), 1),
+            "read_ratio_vs_read_exact": round(speed("read") / speed("raw_read_exact"), 3),
+            "mapped_open_us": round(times["mapped_open"] * 1e6, 1),
+            "mapped_open_target_us": 1000,
+            "raw_read_exact_sum_mb_s": round(speed("raw_read_exact_sum"), 1),
+            "mapped_sum_mb_s": round(speed("mapped_sum"), 1),
+            "mapped_sum_ratio": round(speed("mapped_sum") / speed("raw_read_exact_sum"), 3),
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+    drop(fixture);
 }

@@ -12,9 +12,9 @@ use crate::context::{Context, Mode, Written};
 use crate::error::{Error, Result};
 use crate::limits::{Limits, RecordTooLarge};
 use crate::names::{validate_task, validate_workflow};
+use crate::protocols::Protocols;
 use crate::record::{self, RecordHeader};
 use crate::registry::SerializerPool;
-use crate::protocols::Protocols;
 use crate::serializer::{PersistentId, PersistentSerializer};
 use crate::type_names;
 
@@ -186,7 +186,13 @@ impl Storage {
             created_ns: now_ns(),
         };
         let written: Written = vec![(serializer, pid)];
-        self.store_record(workflow, task, &header, &record::whole_reference(), &written)
+        self.store_record(
+            workflow,
+            task,
+            &header,
+            &record::whole_reference(),
+            &written,
+        )
     }
 
     /// Prepares a workflow (saving also does this when needed).

@@ -66,11 +66,7 @@ pub(crate) fn fill_checked(
     }
     std::thread::scope(|scope| {
         let (filled, to_check) = std::sync::mpsc::channel::<&[u8]>();
-        let checker = scope.spawn(move || {
-            to_check
-                .into_iter()
-                .fold(0, |crc, piece| crc32c::crc32c_append(crc, piece))
-        });
+        let checker = scope.spawn(move || to_check.into_iter().fold(0, crc32c::crc32c_append));
         let mut at = 0_u64;
         for piece in bytes.chunks_mut(PIECE_BYTES) {
             fill(piece, at)?;

@@ -73,7 +73,7 @@ pub struct ArrayHandle<A> {
 #[derive(Debug)]
 enum Source {
     Hdf5(hdf5_file::Opened),
-    Zarr(zarr_array::Opened),
+    Zarr(Box<zarr_array::Opened>),
 }
 
 impl<A> Clone for ArrayHandle<A> {
@@ -115,11 +115,11 @@ impl<A: Element> ArrayHandle<A> {
             let Some(s3) = shared_s3(protocols) else {
                 return Err(protocols.missing(NAME, &[S3_PROTOCOL]));
             };
-            Source::Zarr(zarr_array::Opened::open::<A>(
+            Source::Zarr(Box::new(zarr_array::Opened::open::<A>(
                 &s3,
                 &pid.location,
                 shape.as_deref(),
-            )?)
+            )?))
         } else {
             Source::Hdf5(open_hdf5::<A, Requested>(pid, protocols, shape.as_deref())?)
         };
@@ -330,7 +330,7 @@ impl<A: Element> ArrayHandle<A> {
                 self.location()
             )));
         };
-        let Some(offset) = opened.raw_offset else {
+        let (Some(offset), Some(file)) = (opened.raw_offset, &opened.raw_file) else {
             return Err(ArrayError::Unsupported(format!(
                 "{} cannot be mapped: only contiguous, uncompressed little-endian datasets of \
                  numbers can; read it instead, or save it without chunks or compression",
@@ -338,6 +338,7 @@ impl<A: Element> ArrayHandle<A> {
             )));
         };
         MappedArray::new(
+            file,
             &opened.path,
             offset,
             self.shape().to_vec(),
@@ -349,7 +350,10 @@ impl<A: Element> ArrayHandle<A> {
     /// with its record, libhdf5 cannot read it) unless the file system
     /// itself failed.
     fn damaged_unless_storage(&self, error: anyhow::Error) -> ArrayError {
-        if error.chain().any(|cause| cause.is::<std::io::Error>()) {
+        if error
+            .chain()
+            .any(<dyn std::error::Error>::is::<std::io::Error>)
+        {
             return ArrayError::Storage(error);
         }
         ArrayError::damaged(self.location(), format!("damaged: {error:#}"))

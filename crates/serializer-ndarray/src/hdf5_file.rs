@@ -177,14 +177,16 @@ impl BlockWriter {
             count: rows,
             block: 1,
         }];
-        selection.extend(block.shape()[1..].iter().map(|&extent| {
-            SliceOrIndex::SliceCount {
-                start: 0,
-                step: 1,
-                count: extent,
-                block: 1,
-            }
-        }));
+        selection.extend(
+            block.shape()[1..]
+                .iter()
+                .map(|&extent| SliceOrIndex::SliceCount {
+                    start: 0,
+                    step: 1,
+                    count: extent,
+                    block: 1,
+                }),
+        );
         let standard = block.as_standard_layout();
         self.dataset
             .as_writer()
@@ -215,6 +217,9 @@ pub(crate) struct Opened {
     /// can be read (or mapped) without libhdf5: contiguous, unfiltered,
     /// little-endian, of a type whose every bit pattern is valid.
     pub(crate) raw_offset: Option<u64>,
+    /// The file, opened beside libhdf5 for those reads: the same file
+    /// even once a new save has replaced it.
+    pub(crate) raw_file: Option<std::fs::File>,
 }
 
 impl Opened {
@@ -258,12 +263,17 @@ impl Opened {
                 && dtype.byte_order() == hdf5::datatype::ByteOrder::LittleEndian
                 && dataset.storage_size() == (len * size_of::<A>()) as u64
         });
+        let raw_file = match raw_offset {
+            Some(_) => Some(std::fs::File::open(path)?),
+            None => None,
+        };
         Ok(Self {
             path: path.to_owned(),
             dataset,
             shape,
             chunk,
             raw_offset,
+            raw_file,
         })
     }
 
@@ -285,10 +295,11 @@ impl Opened {
             if let Some(first) = out.first_mut() {
                 *first = self.dataset.read_scalar::<A>()?;
             }
-        } else if let (Some(offset), Some(bytes)) = (self.raw_offset, A::raw_bytes_mut(out)) {
+        } else if let (Some(offset), Some(file), Some(bytes)) =
+            (self.raw_offset, &self.raw_file, A::raw_bytes_mut(out))
+        {
             // The bytes in the file are the elements: read them straight
             // into the caller's memory, checking them on the other core.
-            let file = std::fs::File::open(&self.path)?;
             return Ok(checksum::fill_checked(bytes, |piece, at| {
                 file.read_exact_at(piece, offset + at)
             })?);
@@ -310,7 +321,10 @@ impl Opened {
     /// as an array of their counts.
     pub(crate) fn read_region<A: Element>(&self, axes: &[AxisRead]) -> anyhow::Result<ArrayD<A>> {
         if self.dataset.is_scalar() {
-            return Ok(ArrayD::from_elem(IxDyn(&[]), self.dataset.read_scalar::<A>()?));
+            return Ok(ArrayD::from_elem(
+                IxDyn(&[]),
+                self.dataset.read_scalar::<A>()?,
+            ));
         }
         let hyperslab: Vec<SliceOrIndex> = axes
             .iter()
@@ -423,7 +437,8 @@ mod tests {
         while lockable_by_another_process(&path) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        let read = Opened::open::<f64, ()>(&path, Some(&[2])).and_then(|opened| opened.read::<f64>(None));
+        let read =
+            Opened::open::<f64, ()>(&path, Some(&[2])).and_then(|opened| opened.read::<f64>(None));
         let _ = holder.kill();
         let _ = holder.wait();
         assert_eq!(read.unwrap(), array);

@@ -47,8 +47,8 @@ mod zarr_store;
 use std::sync::Arc;
 
 use functionfuse_core::{PersistentSerializer, StoredTypeMismatch};
-use serializer::HandleSerializer;
 use ndarray::{Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
+use serializer::HandleSerializer;
 
 pub use element::Element;
 pub use error::ArrayError;
@@ -136,9 +136,9 @@ macro_rules! for_each_element {
 
 macro_rules! link_handle {
     ($a:ty) => {
-        functionfuse_core::submit_persistent_serializer!(|| Arc::new(
-            HandleSerializer::<$a>::new(NdarrayOptions::default())
-        ));
+        functionfuse_core::submit_persistent_serializer!(|| Arc::new(HandleSerializer::<$a>::new(
+            NdarrayOptions::default()
+        )));
     };
 }
 

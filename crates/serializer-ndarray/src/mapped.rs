@@ -27,25 +27,27 @@ pub struct MappedArray<A> {
 }
 
 impl<A: Element> MappedArray<A> {
-    /// Maps the `shape` elements at `offset` of the file at `path`.
+    /// Maps the `shape` elements at `offset` of `file` (found at `path`).
     pub(crate) fn new(
+        file: &std::fs::File,
         path: &Path,
         offset: u64,
         shape: Vec<usize>,
         checksum: Option<u32>,
     ) -> Result<Self, ArrayError> {
         let storage = |error: std::io::Error| {
-            ArrayError::Storage(anyhow::Error::new(error).context(format!(
-                "cannot map {}",
-                path.display()
-            )))
+            ArrayError::Storage(
+                anyhow::Error::new(error).context(format!("cannot map {}", path.display())),
+            )
         };
-        let file = std::fs::File::open(path).map_err(storage)?;
         let len: usize = shape.iter().product();
         let bytes = len * size_of::<A>();
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         let file_len = file.metadata().map_err(storage)?.len();
-        if offset.checked_add(bytes).is_none_or(|end| end as u64 > file_len) {
+        if offset
+            .checked_add(bytes)
+            .is_none_or(|end| end as u64 > file_len)
+        {
             return Err(ArrayError::damaged(
                 path.display().to_string(),
                 format!("damaged: its data ends past the end of the file ({file_len} bytes)"),
@@ -58,7 +60,7 @@ impl<A: Element> MappedArray<A> {
         // valid. Only another program truncating or rewriting the file in
         // place could change the mapped bytes, as with numpy's memmap.
         #[allow(unsafe_code)]
-        let map = unsafe { Mmap::map(&file) }.map_err(storage)?;
+        let map = unsafe { Mmap::map(file) }.map_err(storage)?;
         let mapped = Self {
             map,
             offset,

@@ -68,13 +68,13 @@ impl Selection {
             let read = match *elem {
                 SliceInfoElem::NewAxis => continue,
                 SliceInfoElem::Index(index) => {
-                    let Some((axis, extent)) = extents.next() else {
+                    let Some((number, extent)) = extents.next() else {
                         break;
                     };
                     let resolved = absolute(index, extent).filter(|&i| i < extent);
                     let Some(start) = resolved else {
                         return Err(out_of_bounds(format!(
-                            "index {index} is outside axis {axis} of length {extent}"
+                            "index {index} is outside axis {number} of length {extent}"
                         )));
                     };
                     AxisRead {
@@ -86,18 +86,18 @@ impl Selection {
                     }
                 }
                 SliceInfoElem::Slice { start, end, step } => {
-                    let Some((axis, extent)) = extents.next() else {
+                    let Some((number, extent)) = extents.next() else {
                         break;
                     };
                     if step == 0 {
-                        return Err(out_of_bounds(format!("axis {axis} has a step of 0")));
+                        return Err(out_of_bounds(format!("axis {number} has a step of 0")));
                     }
                     let first = absolute(start, extent).filter(|&i| i <= extent);
-                    let last = absolute(end.unwrap_or(extent as isize), extent)
+                    let last = absolute(end.unwrap_or(extent.cast_signed()), extent)
                         .filter(|&i| i <= extent);
                     let (Some(first), Some(last)) = (first, last) else {
                         return Err(out_of_bounds(format!(
-                            "range {} is outside axis {axis} of length {extent}",
+                            "range {} is outside axis {number} of length {extent}",
                             describe_elem(elem)
                         )));
                     };
@@ -146,13 +146,13 @@ impl Selection {
             .iter()
             .map(|elem| match (elem, axes.next_back_if_stored(elem)) {
                 (_, None) => SliceInfoElem::NewAxis,
-                (_, Some(axis)) if axis.indexed => SliceInfoElem::Index(0),
-                (_, Some(axis)) => {
-                    let step = if strided { 1 } else { axis.step as isize };
+                (_, Some(read)) if read.indexed => SliceInfoElem::Index(0),
+                (_, Some(read)) => {
+                    let step = if strided { 1 } else { read.step.cast_signed() };
                     SliceInfoElem::Slice {
                         start: 0,
                         end: None,
-                        step: if axis.reversed { -step } else { step },
+                        step: if read.reversed { -step } else { step },
                     }
                 }
             })
@@ -219,6 +219,7 @@ fn describe_elem(elem: &SliceInfoElem) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_wrap)]
 mod tests {
     use ndarray::{ArrayD, IxDyn, s};
     use proptest::prelude::*;
@@ -227,11 +228,7 @@ mod tests {
 
     /// Reads `selection` from `array` the way the stores do: the region
     /// (strided or the bounding box), then the in-memory slice.
-    fn read_like_a_store(
-        array: &ArrayD<i32>,
-        selection: &Selection,
-        strided: bool,
-    ) -> ArrayD<i32> {
+    fn read_like_a_store(array: &ArrayD<i32>, selection: &Selection, strided: bool) -> ArrayD<i32> {
         let region: Vec<SliceInfoElem> = selection
             .axes
             .iter()
@@ -250,14 +247,16 @@ mod tests {
     fn elem() -> impl Strategy<Value = SliceInfoElem> {
         prop_oneof![
             (-7_isize..7).prop_map(SliceInfoElem::Index),
-            (-7_isize..7, proptest::option::of(-7_isize..7), -3_isize..4).prop_map(
-                |(start, end, step)| SliceInfoElem::Slice { start, end, step }
-            ),
+            (-7_isize..7, proptest::option::of(-7_isize..7), -3_isize..4)
+                .prop_map(|(start, end, step)| SliceInfoElem::Slice { start, end, step }),
             Just(SliceInfoElem::NewAxis),
         ]
     }
 
     proptest! {
+        // ndarray's panics are the oracle for errors: each prints a trace.
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
         #[test]
         fn stored_reads_match_ndarray_slicing(
             shape in proptest::collection::vec(0_usize..6, 1..4),
@@ -294,8 +293,16 @@ mod tests {
              range 2..9 is outside axis 0 of length 4"
         );
         let error = Selection::new(&[4, 5], s![.., 5].as_ref()).unwrap_err();
-        assert!(error.to_string().contains("index 5 is outside axis 1"), "{error}");
+        assert!(
+            error.to_string().contains("index 5 is outside axis 1"),
+            "{error}"
+        );
         let error = Selection::new(&[4, 5], s![1..2].as_ref()).unwrap_err();
-        assert!(error.to_string().contains("it names 1 axes, the array has 2"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("it names 1 axes, the array has 2"),
+            "{error}"
+        );
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use functionfuse_core::{
-    FILE_PROTOCOL, PersistentId, PersistentSerializer, ProtocolInterface, Protocols,
-    S3_PROTOCOL, S3Protocol, SerializerClass,
+    FILE_PROTOCOL, PersistentId, PersistentSerializer, ProtocolInterface, Protocols, S3_PROTOCOL,
+    S3Protocol, SerializerClass,
 };
 use ndarray::{Array, ArrayD, ArrayViewD, Dimension, IxDyn};
 
@@ -293,7 +293,13 @@ pub(crate) fn store<A: Element>(
             format!("cannot write HDF5 file {}", new_file.temp_path().display())
         })?;
         let location = new_file.commit()?;
-        Ok(persistent_id::<A>(location, FILE_PROTOCOL, "hdf5", view.shape(), check))
+        Ok(persistent_id::<A>(
+            location,
+            FILE_PROTOCOL,
+            "hdf5",
+            view.shape(),
+            check,
+        ))
     } else if let Some(s3) = shared_s3(protocols) {
         let location = format!(
             "{}{}",
@@ -301,7 +307,13 @@ pub(crate) fn store<A: Element>(
             zarr_array::ZARR_SUFFIX
         );
         let check = zarr_array::write(&s3, &location, view, options)?;
-        Ok(persistent_id::<A>(location, S3_PROTOCOL, "zarr", view.shape(), check))
+        Ok(persistent_id::<A>(
+            location,
+            S3_PROTOCOL,
+            "zarr",
+            view.shape(),
+            check,
+        ))
     } else {
         Err(protocols.missing(NAME, &[FILE_PROTOCOL, S3_PROTOCOL]))
     }
@@ -378,7 +390,9 @@ pub(crate) fn recorded_shape(pid: &PersistentId) -> Option<Vec<usize>> {
 
 /// Compares the dtype and rank recorded in the id with the requested type,
 /// so a mismatch is reported without opening the file.
-pub(crate) fn check_metadata<A: Element, D: Dimension + 'static>(pid: &PersistentId) -> anyhow::Result<()> {
+pub(crate) fn check_metadata<A: Element, D: Dimension + 'static>(
+    pid: &PersistentId,
+) -> anyhow::Result<()> {
     let dtype = pid.metadata.get("dtype").and_then(|v| v.as_str());
     let ndim = pid
         .metadata

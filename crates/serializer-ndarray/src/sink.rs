@@ -22,7 +22,7 @@ enum Target<A> {
     },
     Zarr {
         location: String,
-        writer: zarr_array::BlockWriter<A>,
+        writer: Box<zarr_array::BlockWriter<A>>,
     },
 }
 
@@ -61,7 +61,10 @@ impl<A: Element> Sink<A> {
             );
             let writer = zarr_array::BlockWriter::create(&s3, &location, shape, options)
                 .map_err(ArrayError::Format)?;
-            Target::Zarr { location, writer }
+            Target::Zarr {
+                location,
+                writer: Box::new(writer),
+            }
         } else {
             return Err(ArrayError::Unsupported(format!(
                 "{:#}",
@@ -110,9 +113,9 @@ impl<A: Element> Sink<A> {
             )));
         }
         let standard = block.as_standard_layout();
-        let values = standard.as_slice().ok_or_else(|| {
-            ArrayError::Shape("a standard-layout block is contiguous".to_owned())
-        })?;
+        let values = standard
+            .as_slice()
+            .ok_or_else(|| ArrayError::Shape("a standard-layout block is contiguous".to_owned()))?;
         match &mut self.target {
             Target::File { writer, .. } => writer.write(&standard.view()),
             Target::Zarr { writer, .. } => writer.write(values, rows),

@@ -63,7 +63,12 @@ pub trait ArrayStorage {
     /// # Errors
     /// As [`Storage::read_task`]; [`Error::Serializer`] holding an
     /// [`ArrayError::Shape`] when `out` has another shape.
-    fn read_task_into<S, D>(&self, workflow: &str, task: &str, out: &mut ArrayBase<S, D>) -> Result<()>
+    fn read_task_into<S, D>(
+        &self,
+        workflow: &str,
+        task: &str,
+        out: &mut ArrayBase<S, D>,
+    ) -> Result<()>
     where
         S: DataMut,
         S::Elem: Element,
@@ -104,7 +109,13 @@ pub trait ArrayStorage {
     /// # Errors
     /// The first error of a block, as [`Error::Serializer`]; then as
     /// [`ArrayWriter::write`] and [`ArrayWriter::finish`].
-    fn save_blocks<A, I, E>(&self, workflow: &str, task: &str, shape: &[usize], blocks: I) -> Result<()>
+    fn save_blocks<A, I, E>(
+        &self,
+        workflow: &str,
+        task: &str,
+        shape: &[usize],
+        blocks: I,
+    ) -> Result<()>
     where
         A: Element,
         I: IntoIterator<Item = std::result::Result<ArrayD<A>, E>>,
@@ -133,7 +144,12 @@ impl ArrayStorage for Storage {
         self.read_task::<ArrayHandle<A>>(workflow, task)
     }
 
-    fn read_task_into<S, D>(&self, workflow: &str, task: &str, out: &mut ArrayBase<S, D>) -> Result<()>
+    fn read_task_into<S, D>(
+        &self,
+        workflow: &str,
+        task: &str,
+        out: &mut ArrayBase<S, D>,
+    ) -> Result<()>
     where
         S: DataMut,
         S::Elem: Element,
@@ -174,7 +190,13 @@ impl ArrayStorage for Storage {
         })
     }
 
-    fn save_blocks<A, I, E>(&self, workflow: &str, task: &str, shape: &[usize], blocks: I) -> Result<()>
+    fn save_blocks<A, I, E>(
+        &self,
+        workflow: &str,
+        task: &str,
+        shape: &[usize],
+        blocks: I,
+    ) -> Result<()>
     where
         A: Element,
         I: IntoIterator<Item = std::result::Result<ArrayD<A>, E>>,

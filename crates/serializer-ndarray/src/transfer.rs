@@ -39,7 +39,8 @@ pub(crate) fn copy<A: Element>(
         let array = handle.read().map_err(ArrayError::into_anyhow)?;
         return store(&array.view(), to, options);
     }
-    let mut sink = Sink::<A>::create(to, handle.shape(), options).map_err(ArrayError::into_anyhow)?;
+    let mut sink =
+        Sink::<A>::create(to, handle.shape(), options).map_err(ArrayError::into_anyhow)?;
     for block in handle.blocks(handle.block_rows()) {
         let block = block.map_err(ArrayError::into_anyhow)?;
         sink.write(&block.view()).map_err(ArrayError::into_anyhow)?;

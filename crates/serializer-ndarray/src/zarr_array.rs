@@ -12,7 +12,9 @@ use anyhow::{Context as _, bail};
 use functionfuse_core::{DamagedObject, S3Protocol};
 use ndarray::ArrayViewD;
 use zarrs::array::codec::{BytesCodec, Crc32cCodec, GzipCodec, ShuffleCodec, ZstdCodec};
-use zarrs::array::{Array, ArrayBuilder, ArrayMetadata, ArraySubset, BytesToBytesCodecTraits, CodecOptions};
+use zarrs::array::{
+    Array, ArrayBuilder, ArrayMetadata, ArraySubset, BytesToBytesCodecTraits, CodecOptions,
+};
 
 use crate::checksum;
 use crate::element::Element;
@@ -35,7 +37,10 @@ fn describe<A: Element>(
     attributes.insert("functionfuse_serializer".into(), NAME.into());
     attributes.insert("functionfuse_format_version".into(), FORMAT_VERSION.into());
     ArrayBuilder::new(
-        shape.iter().map(|&extent| extent as u64).collect::<Vec<u64>>(),
+        shape
+            .iter()
+            .map(|&extent| extent as u64)
+            .collect::<Vec<u64>>(),
         options.zarr_chunk_for(shape, size_of::<A>()),
         A::zarr_data_type(),
         Into::<zarrs::array::FillValue>::into(A::default()),
@@ -207,7 +212,9 @@ impl<A: Element> BlockWriter<A> {
 
     /// Stores `rows` rows from row `rows_stored`.
     fn store_rows(&mut self, values: &[A], rows: usize) -> anyhow::Result<()> {
-        let mut ranges = vec![self.rows_stored as u64..(self.rows_stored + rows) as u64];
+        let rows_range = self.rows_stored as u64..(self.rows_stored + rows) as u64;
+        let mut ranges = Vec::with_capacity(self.shape.len());
+        ranges.push(rows_range);
         ranges.extend(self.shape[1..].iter().map(|&extent| 0..extent as u64));
         let subset = ArraySubset::new_with_ranges(&ranges);
         if !values.is_empty() {

@@ -49,6 +49,16 @@ pub(crate) fn interleaved(runs: &mut [Run<'_>], rounds: usize) -> Vec<(&'static 
         .collect()
 }
 
+/// Runs one kind `times` times on its own; returns its median in seconds.
+/// For runs too slow to repeat in criterion and the interleaved rounds.
+pub(crate) fn median_of(run: &mut Run<'_>, times: usize) -> f64 {
+    let mut samples: Vec<f64> = (0..times.max(1))
+        .map(|_| (run.once)().as_secs_f64())
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 /// `default_mib` MiB in bytes, unless the environment variable `var` gives
 /// another number of MiB.
 pub(crate) fn mib_from_env(var: &str, default_mib: usize) -> usize {
