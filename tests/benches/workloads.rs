@@ -307,10 +307,7 @@ fn w5(criterion: &mut Criterion, criterion_dir: &Path) {
     let base = data_dir("w5");
     let (on_file, on_s3) = {
         let array = w5::array();
-        (
-            w5::OnFile::new(&base, &array),
-            w5::OnS3::new(&base, &array),
-        )
+        (w5::OnFile::new(&base, &array), w5::OnS3::new(&base, &array))
     };
     let ms = |seconds: f64| round(seconds * 1e3, 3);
     let mb_s = |seconds: f64| round(w5::bytes() as f64 / 1e6 / seconds, 1);
@@ -346,8 +343,13 @@ fn w5(criterion: &mut Criterion, criterion_dir: &Path) {
         })
     );
 
-    let (times, by_criterion) =
-        measure(criterion, criterion_dir, "w5-s3", 6, &mut w5::s3_runs(&on_s3));
+    let (times, by_criterion) = measure(
+        criterion,
+        criterion_dir,
+        "w5-s3",
+        6,
+        &mut w5::s3_runs(&on_s3),
+    );
     let whole = runs::median_of(&mut w5::s3_whole_read(&on_s3), w5::WHOLE_READS);
     println!(
         "{}",

@@ -9,7 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use functionfuse::ndarray::{Array0, Array1, Array2, Array3, ShapeBuilder};
+use functionfuse::ndarray::{self, Array0, Array1, Array2, Array3, ShapeBuilder};
+use functionfuse::serializer_ndarray::{ArrayStorage, Compression, NdarrayOptions};
 use functionfuse::{Persistent, Storage, record};
 use functionfuse_tests::{file_storage, python, run, s3_server, s3_storage, scripts};
 use serde::Serialize;
@@ -305,7 +306,20 @@ fn zarr_python_reads_arrays_written_to_s3() {
     storage.save(WF, "bool", &bools).unwrap();
     storage.save(WF, "scalar", &scalar).unwrap();
     storage.save(WF, "empty", &empty).unwrap();
-    let tasks = ["f64", "i32", "bool", "scalar", "empty"];
+    // Written block by block, shuffled and compressed.
+    let options = NdarrayOptions {
+        chunk: Some(vec![64, 7]),
+        compression: Compression::Deflate { level: 4 },
+        ..NdarrayOptions::default()
+    };
+    let mut writer = storage
+        .array_writer_with::<f64>(WF, "written", &[300, 7], &options)
+        .unwrap();
+    for rows in [0..100, 100..101, 101..300] {
+        writer.write(&f64s.slice(ndarray::s![rows, ..])).unwrap();
+    }
+    writer.finish().unwrap();
+    let tasks = ["f64", "i32", "bool", "scalar", "empty", "written"];
     let folders: Vec<String> = tasks
         .iter()
         .map(|task| {
@@ -356,6 +370,18 @@ fn zarr_python_reads_arrays_written_to_s3() {
     expect(2, "bool", json!([3]), json!([true, false, true]));
     expect(3, "uint16", json!([]), json!([7]));
     expect(4, "float32", json!([0, 3]), json!([]));
+    expect(
+        5,
+        "float64",
+        json!([300, 7]),
+        json!(f64s.as_slice().unwrap()),
+    );
+    assert_eq!(
+        seen[5]["codecs"],
+        json!(["BytesCodec", "Shuffle", "GzipCodec", "Crc32cCodec"]),
+        "{}",
+        seen[5]
+    );
 }
 
 /// The Python snippet of docs/s3.md (it imports the one of docs/format.md,

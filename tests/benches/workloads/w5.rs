@@ -175,16 +175,11 @@ impl OnS3 {
         // The keys are the chunks': each holds a whole chunk of values.
         let chunk_bytes = fixture.chunk_shape.iter().product::<usize>() * 8;
         assert!(
-            fixture
-                .fetch_chunks()
-                .iter()
-                .all(|&len| len >= chunk_bytes),
+            fixture.fetch_chunks().iter().all(|&len| len >= chunk_bytes),
             "chunk objects smaller than a chunk"
         );
         assert_eq!(
-            handle
-                .read_slice(s![slice_rows(), ..])
-                .expect("slice"),
+            handle.read_slice(s![slice_rows(), ..]).expect("slice"),
             array.slice(s![slice_rows(), ..])
         );
         fixture
@@ -213,7 +208,13 @@ impl OnS3 {
                         .send()
                         .await
                         .unwrap_or_else(|e| panic!("GET {key}: {e}"));
-                    object.body.collect().await.expect("body").into_bytes().len()
+                    object
+                        .body
+                        .collect()
+                        .await
+                        .expect("body")
+                        .into_bytes()
+                        .len()
                 })
                 .buffer_unordered(IN_FLIGHT)
                 .collect()

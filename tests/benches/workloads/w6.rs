@@ -49,7 +49,8 @@ fn rows() -> usize {
 }
 
 fn block_rows() -> usize {
-    (crate::runs::mib_from_env("FUNCTIONFUSE_BENCH_W6_BLOCK_MIB", 64) / 8 / COLUMNS).clamp(1, rows())
+    (crate::runs::mib_from_env("FUNCTIONFUSE_BENCH_W6_BLOCK_MIB", 64) / 8 / COLUMNS)
+        .clamp(1, rows())
 }
 
 /// The blocks: first row and number of rows of each.
@@ -202,9 +203,7 @@ pub(crate) fn child(spec: &str) {
         }
         "w6-in-memory" => {
             let storage = Storage::new(Box::new(FileBackend::new(folder)));
-            storage
-                .save("wf", "save", &block(0, rows()))
-                .expect("save");
+            storage.save("wf", "save", &block(0, rows())).expect("save");
         }
         other => panic!("{CHILD_VAR}: unknown operation {other}"),
     }

@@ -68,7 +68,8 @@ pub(crate) struct Fixture {
 impl Fixture {
     pub(crate) fn new(base: &Path) -> Self {
         let rows = (bytes() / 8 / COLUMNS).max(1);
-        let array = Array2::from_shape_fn((rows, COLUMNS), |(i, j)| (i * COLUMNS + j) as f64 * 0.25);
+        let array =
+            Array2::from_shape_fn((rows, COLUMNS), |(i, j)| (i * COLUMNS + j) as f64 * 0.25);
         // f64 little-endian, as in memory on this machine.
         let raw: Vec<u8> = array.iter().flat_map(|v| v.to_le_bytes()).collect();
         let raw_path = base.join("raw.bin");
@@ -127,10 +128,7 @@ impl Fixture {
     fn mapped_open(&self) -> Duration {
         let start = Instant::now();
         {
-            let handle = self
-                .storage
-                .open_array::<f64>("wf", "array")
-                .expect("open");
+            let handle = self.storage.open_array::<f64>("wf", "array").expect("open");
             let mapped = handle.map().expect("map");
             std::hint::black_box(mapped.view());
         }
@@ -140,10 +138,7 @@ impl Fixture {
     fn mapped_sum(&self) -> Duration {
         let start = Instant::now();
         {
-            let handle = self
-                .storage
-                .open_array::<f64>("wf", "array")
-                .expect("open");
+            let handle = self.storage.open_array::<f64>("wf", "array").expect("open");
             let mapped = handle.map().expect("map");
             let view = mapped.view();
             let values = view.as_slice().expect("a contiguous view");
