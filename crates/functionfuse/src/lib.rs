@@ -69,3 +69,7 @@ mod s3_guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/cli.md")]
 mod cli_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/large-arrays.md")]
+mod large_arrays_guide {}
