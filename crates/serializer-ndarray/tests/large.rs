@@ -640,3 +640,44 @@ fn codecs(storage: &Storage, handle: &ArrayHandle<f64>) -> Vec<String> {
         })
         .collect()
 }
+
+#[test]
+fn handles_are_shared_across_threads_and_cover_scalars_and_empty_arrays() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    shareable::<ArrayHandle<f64>>();
+    let (storages, _guard) = storages();
+    for (kind, storage) in &storages {
+        storage.save(WF, "scalar", &ndarray::arr0(2.5_f64)).unwrap();
+        storage
+            .save(WF, "empty", &Array2::<f64>::zeros((0, 4)))
+            .unwrap();
+        let scalar = storage.open_array::<f64>(WF, "scalar").unwrap();
+        assert_eq!(scalar.shape(), &[] as &[usize]);
+        assert_eq!(
+            scalar.read_slice(s![]).unwrap(),
+            ndarray::arr0(2.5),
+            "{kind}"
+        );
+        let blocks: Vec<_> = scalar.blocks(10).map(Result::unwrap).collect();
+        assert_eq!(blocks, vec![ndarray::arr0(2.5).into_dyn()], "{kind}");
+        let empty = storage.open_array::<f64>(WF, "empty").unwrap();
+        assert_eq!(empty.blocks(10).count(), 0, "{kind}");
+        assert_eq!(
+            empty.read_slice(s![.., 1..3]).unwrap().shape(),
+            &[0, 2],
+            "{kind}"
+        );
+        // One handle, many readers.
+        storage.save(WF, "cube", &cube()).unwrap();
+        let handle = storage.open_array::<f64>(WF, "cube").unwrap();
+        std::thread::scope(|scope| {
+            for row in 0..4 {
+                let handle = handle.clone();
+                scope.spawn(move || {
+                    let plane: Array2<f64> = handle.read_slice(s![row * 9, .., ..]).unwrap();
+                    assert_eq!(plane, cube().slice(s![row * 9, .., ..]));
+                });
+            }
+        });
+    }
+}
