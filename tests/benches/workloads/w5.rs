@@ -110,9 +110,15 @@ impl OnFile {
         handle.chunk_shape().map(<[usize]>::to_vec)
     }
 
+    /// Opens the file as the storage does, without libhdf5's file locks
+    /// (libhdf5 refuses to open a file again with other flags while the
+    /// handle holds it open), and reads the slice's rows.
     fn read_direct(&self) -> Array2<f64> {
         let rows = slice_rows();
-        let file = hdf5::File::open(&self.path).expect("open");
+        let file = hdf5::File::with_options()
+            .with_fapl(|fapl| fapl.file_locking(false))
+            .open(&self.path)
+            .expect("open");
         file.dataset(DATASET)
             .expect("dataset")
             .read_slice_2d::<f64, _>(s![rows, ..])

@@ -92,7 +92,11 @@ impl Fixture {
         let mapped = handle.map().expect("map");
         let view = mapped.view();
         let values = view.as_slice().expect("a contiguous view");
-        assert_eq!(sum_values(values), sum_le_bytes(&raw));
+        assert_eq!(
+            sum_values(values).to_bits(),
+            sum_le_bytes(&raw).to_bits(),
+            "both sums add in the same order"
+        );
         assert_eq!(view, array.view().into_dyn());
         fixture
     }
