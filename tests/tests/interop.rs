@@ -80,6 +80,37 @@ fn h5py_reads_every_kind_of_array() {
         f64s.as_slice().unwrap(),
     );
 
+    // Written block by block: contiguous (raw writes after libhdf5 laid the
+    // file out), and chunked and compressed (through libhdf5).
+    let rows = Array2::from_shape_fn((300, 5), |(i, j)| (i * 5 + j) as i64 - 700);
+    for (task, options) in [
+        ("blocks", NdarrayOptions::default()),
+        (
+            "blocks-packed",
+            NdarrayOptions {
+                chunk: Some(vec![64, 5]),
+                compression: Compression::Deflate { level: 2 },
+                ..NdarrayOptions::default()
+            },
+        ),
+    ] {
+        let mut writer = storage
+            .array_writer_with::<i64>(WF, task, &[300, 5], &options)
+            .unwrap();
+        for range in [0..7, 7..200, 200..300] {
+            writer.write(&rows.slice(ndarray::s![range, ..])).unwrap();
+        }
+        writer.finish().unwrap();
+        check_h5py(
+            &storage,
+            root,
+            task,
+            "int64",
+            &[300, 5],
+            rows.as_slice().unwrap(),
+        );
+    }
+
     let i32s = Array3::from_shape_fn((2, 3, 2), |(i, j, k)| (i * 100 + j * 10 + k) as i32 - 50);
     storage.save(WF, "i32", &i32s).unwrap();
     check_h5py(

@@ -330,7 +330,7 @@ impl<A: Element> ArrayHandle<A> {
                 self.location()
             )));
         };
-        let (Some(offset), Some(file)) = (opened.raw_offset, &opened.raw_file) else {
+        let Some((file, offset)) = opened.raw() else {
             return Err(ArrayError::Unsupported(format!(
                 "{} cannot be mapped: only contiguous, uncompressed little-endian datasets of \
                  numbers can; read it instead, or save it without chunks or compression",

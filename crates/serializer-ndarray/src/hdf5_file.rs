@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use anyhow::{Context as _, bail, ensure};
 use hdf5::filters::Filter;
+use hdf5::plist::dataset_create::{AllocTime, FillTime};
 use hdf5::types::VarLenUnicode;
 use hdf5::{Hyperslab, SliceOrIndex};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -15,7 +16,7 @@ use crate::checksum;
 use crate::element::Element;
 use crate::options::{Compression, NdarrayOptions};
 use crate::selection::AxisRead;
-use crate::{FORMAT_VERSION, NAME};
+use crate::{FORMAT_VERSION, NAME, raw_region};
 
 /// Name of the dataset holding the array.
 pub const DATASET: &str = "array";
@@ -137,9 +138,26 @@ pub(crate) fn write<A: Element>(
 /// rows after the previous one.
 #[derive(Debug)]
 pub(crate) struct BlockWriter {
-    file: hdf5::File,
-    dataset: hdf5::Dataset,
+    target: BlockTarget,
     rows_written: usize,
+}
+
+/// Where the rows go.
+#[derive(Debug)]
+enum BlockTarget {
+    /// A contiguous dataset of raw elements, allocated when created: its
+    /// metadata is complete and libhdf5 is done with the file, so rows are
+    /// plain positioned writes at the data's offset.
+    Raw {
+        file: std::fs::File,
+        offset: u64,
+        row_bytes: u64,
+    },
+    /// Chunked or compressed datasets (and `bool`): through libhdf5.
+    Library {
+        file: hdf5::File,
+        dataset: hdf5::Dataset,
+    },
 }
 
 impl BlockWriter {
@@ -151,15 +169,36 @@ impl BlockWriter {
     ) -> anyhow::Result<Self> {
         check_options(options)?;
         let file = create(path)?;
+        let chunk = options.chunk_for(shape, size_of::<A>());
         let mut builder = file.new_dataset::<A>().shape(shape);
-        if let Some(chunk) = options.chunk_for(shape, size_of::<A>()) {
+        let raw = chunk.is_none() && A::RAW && !shape.contains(&0);
+        if let Some(chunk) = chunk {
             builder = builder.chunk(chunk).set_filters(&filters(options));
+        } else if raw {
+            // Space at a known offset now, and no fill values written into
+            // it: every row is written before the file is committed.
+            builder = builder
+                .alloc_time(Some(AllocTime::Early))
+                .fill_time(FillTime::Never);
         }
         let dataset = builder.create(DATASET)?;
         write_attributes(&dataset)?;
+        let target = match dataset.offset().filter(|_| raw) {
+            Some(offset) => {
+                let row_bytes = (shape[1..].iter().product::<usize>() * size_of::<A>()) as u64;
+                drop(dataset);
+                file.close()?;
+                let file = std::fs::OpenOptions::new().write(true).open(path)?;
+                BlockTarget::Raw {
+                    file,
+                    offset,
+                    row_bytes,
+                }
+            }
+            None => BlockTarget::Library { file, dataset },
+        };
         Ok(Self {
-            file,
-            dataset,
+            target,
             rows_written: 0,
         })
     }
@@ -171,34 +210,52 @@ impl BlockWriter {
             self.rows_written += rows;
             return Ok(());
         }
-        let mut selection: Vec<SliceOrIndex> = vec![SliceOrIndex::SliceCount {
-            start: self.rows_written,
-            step: 1,
-            count: rows,
-            block: 1,
-        }];
-        selection.extend(
-            block.shape()[1..]
-                .iter()
-                .map(|&extent| SliceOrIndex::SliceCount {
-                    start: 0,
-                    step: 1,
-                    count: extent,
-                    block: 1,
-                }),
-        );
         let standard = block.as_standard_layout();
-        self.dataset
-            .as_writer()
-            .write_slice(&standard, Hyperslab::from(selection))?;
+        match &self.target {
+            BlockTarget::Raw {
+                file,
+                offset,
+                row_bytes,
+            } => {
+                let values = standard
+                    .as_slice()
+                    .context("a standard-layout block is contiguous")?;
+                let at = offset + self.rows_written as u64 * row_bytes;
+                file.write_all_at(bytemuck::cast_slice(values), at)?;
+            }
+            BlockTarget::Library { dataset, .. } => {
+                let mut selection: Vec<SliceOrIndex> = vec![SliceOrIndex::SliceCount {
+                    start: self.rows_written,
+                    step: 1,
+                    count: rows,
+                    block: 1,
+                }];
+                selection.extend(block.shape()[1..].iter().map(|&extent| {
+                    SliceOrIndex::SliceCount {
+                        start: 0,
+                        step: 1,
+                        count: extent,
+                        block: 1,
+                    }
+                }));
+                dataset
+                    .as_writer()
+                    .write_slice(&standard, Hyperslab::from(selection))?;
+            }
+        }
         self.rows_written += rows;
         Ok(())
     }
 
     /// Closes the complete file.
     pub(crate) fn finish(self) -> anyhow::Result<()> {
-        drop(self.dataset);
-        self.file.close()?;
+        match self.target {
+            BlockTarget::Raw { file, .. } => drop(file),
+            BlockTarget::Library { file, dataset } => {
+                drop(dataset);
+                file.close()?;
+            }
+        }
         Ok(())
     }
 }
@@ -209,17 +266,26 @@ impl BlockWriter {
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) path: PathBuf,
-    dataset: hdf5::Dataset,
     pub(crate) shape: Vec<usize>,
     /// The chunk shape of a chunked dataset.
     pub(crate) chunk: Option<Vec<usize>>,
-    /// Where the elements lie in the file, as they are in memory, when they
-    /// can be read (or mapped) without libhdf5: contiguous, unfiltered,
-    /// little-endian, of a type whose every bit pattern is valid.
-    pub(crate) raw_offset: Option<u64>,
-    /// The file, opened beside libhdf5 for those reads: the same file
-    /// even once a new save has replaced it.
-    pub(crate) raw_file: Option<std::fs::File>,
+    access: Access,
+}
+
+/// How the elements are read.
+#[derive(Debug)]
+enum Access {
+    /// The elements lie in the file as they are in memory: contiguous,
+    /// unfiltered, little-endian, of a type whose every bit pattern is
+    /// valid. They are read (or mapped) with plain positioned reads, and
+    /// libhdf5 is done with the file: no global lock, no file-locking
+    /// clash with other opens of the file in this process. The open
+    /// descriptor keeps the file readable even once a new save has
+    /// replaced it.
+    Raw { file: std::fs::File, offset: u64 },
+    /// Through libhdf5 (chunked or compressed datasets, `bool`, scalars),
+    /// which holds the file open.
+    Library(hdf5::Dataset),
 }
 
 impl Opened {
@@ -263,18 +329,29 @@ impl Opened {
                 && dtype.byte_order() == hdf5::datatype::ByteOrder::LittleEndian
                 && dataset.storage_size() == (len * size_of::<A>()) as u64
         });
-        let raw_file = match raw_offset {
-            Some(_) => Some(std::fs::File::open(path)?),
-            None => None,
+        let access = match raw_offset {
+            Some(offset) => {
+                let raw = std::fs::File::open(path)?;
+                drop((dataset, file));
+                Access::Raw { file: raw, offset }
+            }
+            None => Access::Library(dataset),
         };
         Ok(Self {
             path: path.to_owned(),
-            dataset,
             shape,
             chunk,
-            raw_offset,
-            raw_file,
+            access,
         })
+    }
+
+    /// The file and the offset of its elements, when they can be read or
+    /// mapped as raw bytes.
+    pub(crate) fn raw(&self) -> Option<(&std::fs::File, u64)> {
+        match &self.access {
+            Access::Raw { file, offset } => Some((file, *offset)),
+            Access::Library(_) => None,
+        }
     }
 
     /// The number of elements.
@@ -291,20 +368,25 @@ impl Opened {
             out.len(),
             self.len()
         );
-        if self.dataset.is_scalar() {
-            if let Some(first) = out.first_mut() {
-                *first = self.dataset.read_scalar::<A>()?;
+        match &self.access {
+            Access::Raw { file, offset } => {
+                let bytes = A::raw_bytes_mut(out).context("raw access to non-raw elements")?;
+                // The bytes in the file are the elements: read them straight
+                // into the caller's memory, checking them on the other core.
+                return Ok(checksum::fill_checked(bytes, |piece, at| {
+                    file.read_exact_at(piece, offset + at)
+                })?);
             }
-        } else if let (Some(offset), Some(file), Some(bytes)) =
-            (self.raw_offset, &self.raw_file, A::raw_bytes_mut(out))
-        {
-            // The bytes in the file are the elements: read them straight
-            // into the caller's memory, checking them on the other core.
-            return Ok(checksum::fill_checked(bytes, |piece, at| {
-                file.read_exact_at(piece, offset + at)
-            })?);
-        } else if !out.is_empty() {
-            self.dataset.read_into_raw(out)?;
+            Access::Library(dataset) if dataset.is_scalar() => {
+                if let Some(first) = out.first_mut() {
+                    *first = dataset.read_scalar::<A>()?;
+                }
+            }
+            Access::Library(dataset) => {
+                if !out.is_empty() {
+                    dataset.read_into_raw(out)?;
+                }
+            }
         }
         Ok(checksum::of(out))
     }
@@ -320,11 +402,14 @@ impl Opened {
     /// Reads the indices `axes` select (one per axis, with their steps),
     /// as an array of their counts.
     pub(crate) fn read_region<A: Element>(&self, axes: &[AxisRead]) -> anyhow::Result<ArrayD<A>> {
-        if self.dataset.is_scalar() {
-            return Ok(ArrayD::from_elem(
-                IxDyn(&[]),
-                self.dataset.read_scalar::<A>()?,
-            ));
+        let dataset = match &self.access {
+            Access::Raw { file, offset } => {
+                return Ok(raw_region::read(file, *offset, &self.shape, axes)?);
+            }
+            Access::Library(dataset) => dataset,
+        };
+        if dataset.is_scalar() {
+            return Ok(ArrayD::from_elem(IxDyn(&[]), dataset.read_scalar::<A>()?));
         }
         let hyperslab: Vec<SliceOrIndex> = axes
             .iter()
@@ -335,8 +420,7 @@ impl Opened {
                 block: 1,
             })
             .collect();
-        Ok(self
-            .dataset
+        Ok(dataset
             .as_reader()
             .read_slice::<A, _, IxDyn>(Hyperslab::from(hyperslab))?)
     }

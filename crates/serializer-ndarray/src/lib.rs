@@ -36,6 +36,7 @@ mod handle;
 mod hdf5_file;
 mod mapped;
 mod options;
+mod raw_region;
 mod selection;
 mod serializer;
 mod sink;

@@ -253,6 +253,11 @@ fn an_open_hdf5_handle_keeps_reading_what_it_opened() {
     let (_, storage) = &storages[0];
     storage.save(WF, "cube", &cube()).unwrap();
     let handle = storage.open_array::<f64>(WF, "cube").unwrap();
+    // A contiguous array is read without libhdf5 once opened: the same
+    // program may open the file through hdf5-metno with its defaults.
+    let direct = hdf5::File::open(handle.location()).unwrap();
+    assert_eq!(direct.dataset("array").unwrap().shape(), [37, 11, 6]);
+    drop(direct);
     // A new save replaces the file and removes the old one.
     storage.save(WF, "cube", &(cube() * 2.0)).unwrap();
     assert!(!Path::new(&handle.location()).exists());
