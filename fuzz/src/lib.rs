@@ -69,6 +69,8 @@ pub fn view(data: &[u8]) {
             })
             .collect(),
         created_ns: 0,
+        key: None,
+        fingerprint: None,
     };
     let Ok(value) = rmpv::decode::read_value(&mut &data[..]) else {
         return;

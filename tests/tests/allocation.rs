@@ -53,6 +53,8 @@ fn record_with(payload: &[u8]) -> Vec<u8> {
         type_name: "crafted".into(),
         persistent_ids: vec![],
         created_ns: 0,
+        key: None,
+        fingerprint: None,
     };
     record::encode(&header, payload).unwrap()
 }

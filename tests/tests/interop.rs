@@ -305,6 +305,8 @@ fn python_msgpack_reads_records_with_the_documented_snippet() {
             type_name: "i32".into(),
             persistent_ids: vec![],
             created_ns: 1,
+            key: None,
+            fingerprint: None,
         },
         &[0x01, 0x02],
     )

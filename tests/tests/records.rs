@@ -17,6 +17,8 @@ fn bytes_after_the_payload_make_a_record_corrupt() {
         type_name: "i32".into(),
         persistent_ids: vec![],
         created_ns: 1,
+        key: None,
+        fingerprint: None,
     };
     let exact = record::encode(&header, &[0x07]).unwrap();
     storage.backend().put("wf", "exact", &exact).unwrap();

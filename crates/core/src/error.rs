@@ -120,6 +120,24 @@ pub enum Error {
         hint: String,
     },
 
+    /// An input of a keyed node ([`Storage::node`](crate::Storage::node))
+    /// cannot be encoded, so it cannot be fingerprinted; nothing was read
+    /// or computed.
+    #[error(
+        "input `{input}` of task `{task}` in workflow `{workflow}` cannot be fingerprinted: {reason}; \
+         give it a serializable value or leave it out of the key"
+    )]
+    Unencodable {
+        /// The workflow of the node.
+        workflow: String,
+        /// The node's task.
+        task: String,
+        /// The input's name.
+        input: String,
+        /// serde's message.
+        reason: String,
+    },
+
     /// A persistent serializer failed.
     #[error("persistent serializer `{serializer}` failed: {source:#}")]
     Serializer {

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::keyed::{Fingerprint, NodeKey};
 use crate::serializer::PersistentId;
 
 /// First bytes of every record.
@@ -36,6 +37,14 @@ pub struct RecordHeader {
     pub persistent_ids: Vec<PersistentId>,
     /// Creation time, nanoseconds since the Unix epoch (UTC).
     pub created_ns: u64,
+    /// For a keyed result ([`Storage::node`](crate::Storage::node)): what
+    /// it was computed from. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<NodeKey>,
+    /// For a keyed result: the fingerprint of the result itself, which
+    /// downstream nodes record as their upstream's. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// A record split into its parts; the payload borrows from the bytes.
@@ -191,6 +200,8 @@ mod tests {
             type_name: "alloc::vec::Vec<i32>".into(),
             persistent_ids: vec![],
             created_ns: 1_700_000_000_000_000_000,
+            key: None,
+            fingerprint: None,
         }
     }
 

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::backend::StorageBackend;
 use crate::context::{Context, Mode, Written};
 use crate::error::{Error, Result};
+use crate::keyed::NodeKey;
 use crate::limits::{Limits, RecordTooLarge};
 use crate::names::{validate_task, validate_workflow};
 use crate::protocols::Protocols;
@@ -184,6 +185,8 @@ impl Storage {
             type_name: type_name.to_owned(),
             persistent_ids: vec![pid.clone()],
             created_ns: now_ns(),
+            key: None,
+            fingerprint: None,
         };
         let written: Written = vec![(serializer, pid)];
         self.store_record(
@@ -223,6 +226,35 @@ impl Storage {
     /// serializer needs its `TypeId`; save borrowed data through an owned
     /// copy or a slice.
     pub fn save<T: Savable + ?Sized>(&self, workflow: &str, task: &str, value: &T) -> Result<()> {
+        self.save_with_key(workflow, task, value, None)
+    }
+
+    /// A keyed node of `workflow`: its stored result is read only when it
+    /// was computed from the same inputs, code version and upstream
+    /// results; see [`Node`](crate::Node).
+    pub fn node<'s>(&'s self, workflow: &str, task: &str) -> crate::keyed::Node<'s> {
+        crate::keyed::Node::new(self, workflow, task)
+    }
+
+    /// [`save`](Self::save) of a keyed result: the header keeps `key` and
+    /// the result's fingerprint.
+    pub(crate) fn save_keyed<T: Savable + ?Sized>(
+        &self,
+        workflow: &str,
+        task: &str,
+        value: &T,
+        key: NodeKey,
+    ) -> Result<()> {
+        self.save_with_key(workflow, task, value, Some(key))
+    }
+
+    fn save_with_key<T: Savable + ?Sized>(
+        &self,
+        workflow: &str,
+        task: &str,
+        value: &T,
+        key: Option<NodeKey>,
+    ) -> Result<()> {
         validate_workflow(workflow)?;
         validate_task(task)?;
         let context = Context::new(
@@ -249,10 +281,17 @@ impl Storage {
                 }));
             }
         };
+        let persistent_ids: Vec<PersistentId> =
+            written.iter().map(|(_, pid)| pid.clone()).collect();
+        let fingerprint = key
+            .as_ref()
+            .map(|_| crate::keyed::result_fingerprint(&payload, &persistent_ids));
         let header = RecordHeader {
             type_name: std::any::type_name::<T>().to_owned(),
-            persistent_ids: written.iter().map(|(_, pid)| pid.clone()).collect(),
+            persistent_ids,
             created_ns: now_ns(),
+            key,
+            fingerprint,
         };
         self.store_record(workflow, task, &header, &payload, &written)
     }

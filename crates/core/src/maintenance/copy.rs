@@ -186,6 +186,9 @@ impl Copier<'_> {
             type_name: record.header.type_name.clone(),
             persistent_ids: written.iter().map(|(_, pid)| pid.clone()).collect(),
             created_ns: record.header.created_ns,
+            // The same result, so the same key and fingerprint.
+            key: record.header.key.clone(),
+            fingerprint: record.header.fingerprint,
         };
         self.to
             .store_record(workflow, task, &header, record.payload, &written)

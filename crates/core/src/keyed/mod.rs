@@ -1,0 +1,13 @@
+//! Keyed results: a node's stored result is read only when the inputs,
+//! code version and upstream results it was computed from are the same
+//! now, and [`Verdict`] says why it is computed otherwise. See
+//! [`Storage::node`](crate::Storage::node).
+
+mod fingerprint;
+mod key;
+mod node;
+
+pub use fingerprint::Fingerprint;
+pub(crate) use key::result_fingerprint;
+pub use key::{NodeKey, Reason, Verdict};
+pub use node::{Node, Ran};
