@@ -33,18 +33,43 @@ pub(crate) fn of<A: Element>(values: &[A]) -> u32 {
     }
 }
 
-/// Runs `write` while the check of `values` is computed on another thread
-/// (for large arrays): the file write and the check both only read the
-/// array, so the check costs no time of its own.
-pub(crate) fn alongside<A: Element, R>(values: &[A], write: impl FnOnce() -> R) -> (R, u32) {
+/// What a save records of an array's data: its check, and its
+/// fingerprint (XXH3-128 of the same bytes), which keyed results use to
+/// tell arrays apart without reading them again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Checks {
+    pub(crate) crc32c: u32,
+    pub(crate) xxh3: u128,
+}
+
+impl Checks {
+    /// The checks of `values` (a C-order array's elements).
+    pub(crate) fn of<A: Element>(values: &[A]) -> Self {
+        Self {
+            crc32c: of(values),
+            xxh3: xxhash_rust::xxh3::xxh3_128(bytemuck::cast_slice(values)),
+        }
+    }
+}
+
+/// Runs `write` while the checks of `values` are computed on another
+/// thread (for large arrays): the file write and the checks all only read
+/// the array, so the checks cost no time of their own.
+pub(crate) fn alongside<A: Element, R>(values: &[A], write: impl FnOnce() -> R) -> (R, Checks) {
     if size_of_val(values) < SPLIT_FROM_BYTES {
-        return (write(), of(values));
+        return (write(), Checks::of(values));
     }
     std::thread::scope(|scope| {
-        let check = scope.spawn(|| crc32c::crc32c(bytemuck::cast_slice(values)));
+        let checks = scope.spawn(|| {
+            let bytes: &[u8] = bytemuck::cast_slice(values);
+            Checks {
+                crc32c: crc32c::crc32c(bytes),
+                xxh3: xxhash_rust::xxh3::xxh3_128(bytes),
+            }
+        });
         let written = write();
-        let check = check.join().unwrap_or_else(|_| of(values));
-        (written, check)
+        let checks = checks.join().unwrap_or_else(|_| Checks::of(values));
+        (written, checks)
     })
 }
 
@@ -83,21 +108,40 @@ pub(crate) fn fill_checked(
     })
 }
 
-/// Computes the check of a C-order array handed over in consecutive pieces
-/// (blocks of rows): the same value [`of`] gives for the whole.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Running(u32);
+/// Computes the checks of a C-order array handed over in consecutive
+/// pieces (blocks of rows): the same values [`Checks::of`] gives for the
+/// whole.
+#[derive(Clone, Default)]
+pub(crate) struct Running {
+    crc32c: u32,
+    xxh3: xxhash_rust::xxh3::Xxh3,
+}
 
 impl Running {
     /// Adds the next `values`.
     pub(crate) fn add<A: Element>(&mut self, values: &[A]) {
         let next = of(values);
-        self.0 = crc32c::crc32c_combine(self.0, next, size_of_val(values));
+        self.crc32c = crc32c::crc32c_combine(self.crc32c, next, size_of_val(values));
+        self.xxh3.update(bytemuck::cast_slice(values));
     }
 
     /// The check of everything added.
-    pub(crate) fn value(self) -> u32 {
-        self.0
+    pub(crate) fn value(&self) -> u32 {
+        self.crc32c
+    }
+
+    /// The checks of everything added.
+    pub(crate) fn checks(&self) -> Checks {
+        Checks {
+            crc32c: self.crc32c,
+            xxh3: self.xxh3.digest128(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("crc32c", &self.crc32c).finish_non_exhaustive()
     }
 }
 
@@ -112,7 +156,8 @@ mod tests {
         let values: Vec<f64> = (0..(3 << 20)).map(|i| f64::from(i) * 0.5).collect();
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(of(&values), crc32c::crc32c(&bytes), "split on two threads");
-        assert_eq!(alongside(&values, || 7), (7, crc32c::crc32c(&bytes)));
+        assert_eq!(alongside(&values, || 7), (7, Checks::of(&values)));
+        assert_eq!(Checks::of(&values).crc32c, crc32c::crc32c(&bytes));
         assert_eq!(of(&[true, false]), crc32c::crc32c(&[1, 0]));
         assert_eq!(of::<f32>(&[]), 0);
     }
@@ -125,6 +170,7 @@ mod tests {
             running.add(block);
         }
         assert_eq!(running.value(), of(&values));
+        assert_eq!(running.checks(), Checks::of(&values));
         let source: &[u8] = bytemuck::cast_slice(&values);
         let mut bytes = vec![0_u8; source.len()];
         let check = fill_checked(&mut bytes, |piece, at| {

@@ -94,12 +94,12 @@ fn write_attributes(dataset: &hdf5::Dataset) -> anyhow::Result<()> {
 }
 
 /// Writes `array` as a new HDF5 file at `path`; returns the
-/// [`checksum`](crate::checksum) of its data.
+/// [`checksums`](crate::checksum) of its data.
 pub(crate) fn write<A: Element>(
     path: &Path,
     array: &ArrayViewD<'_, A>,
     options: &NdarrayOptions,
-) -> anyhow::Result<u32> {
+) -> anyhow::Result<checksum::Checks> {
     check_options(options)?;
     let file = create(path)?;
     let (dataset, check) = if array.ndim() == 0 {
@@ -110,7 +110,7 @@ pub(crate) fn write<A: Element>(
         }
         (
             dataset,
-            checksum::of(value.map(std::slice::from_ref).unwrap_or_default()),
+            checksum::Checks::of(value.map(std::slice::from_ref).unwrap_or_default()),
         )
     } else {
         // HDF5 takes C order only: other layouts are copied once.

@@ -11,6 +11,7 @@ use functionfuse_core::{
 };
 use ndarray::{Array, ArrayD, ArrayViewD, Dimension, IxDyn};
 
+use crate::checksum::Checks;
 use crate::element::Element;
 use crate::error::ArrayError;
 use crate::handle::ArrayHandle;
@@ -289,7 +290,7 @@ pub(crate) fn store<A: Element>(
     // HDF5 on files, zarr on S3: the storage's protocols decide.
     if let Some(file) = protocols.file() {
         let new_file = file.create("h5")?;
-        let check = hdf5_file::write(new_file.temp_path(), view, options).with_context(|| {
+        let checks = hdf5_file::write(new_file.temp_path(), view, options).with_context(|| {
             format!("cannot write HDF5 file {}", new_file.temp_path().display())
         })?;
         let location = new_file.commit()?;
@@ -298,7 +299,7 @@ pub(crate) fn store<A: Element>(
             FILE_PROTOCOL,
             "hdf5",
             view.shape(),
-            check,
+            checks,
         ))
     } else if let Some(s3) = shared_s3(protocols) {
         let location = format!(
@@ -306,13 +307,13 @@ pub(crate) fn store<A: Element>(
             uuid::Uuid::new_v4().simple(),
             zarr_array::ZARR_SUFFIX
         );
-        let check = zarr_array::write(&s3, &location, view, options)?;
+        let checks = zarr_array::write(&s3, &location, view, options)?;
         Ok(persistent_id::<A>(
             location,
             S3_PROTOCOL,
             "zarr",
             view.shape(),
-            check,
+            checks,
         ))
     } else {
         Err(protocols.missing(NAME, &[FILE_PROTOCOL, S3_PROTOCOL]))
@@ -321,13 +322,13 @@ pub(crate) fn store<A: Element>(
 
 /// The id of an array of elements `A` and `shape` stored at `location`
 /// through `protocol`, in `format` (`"hdf5"` or `"zarr"`), whose data has
-/// the [`checksum`](crate::checksum) `check`.
+/// the [`checksums`](crate::checksum) `checks`.
 pub(crate) fn persistent_id<A: Element>(
     location: String,
     protocol: &str,
     format: &str,
     shape: &[usize],
-    check: u32,
+    checks: Checks,
 ) -> PersistentId {
     let mut metadata = serde_json::Map::new();
     metadata.insert("dtype".into(), A::DTYPE.into());
@@ -336,7 +337,8 @@ pub(crate) fn persistent_id<A: Element>(
     if format == "hdf5" {
         metadata.insert("dataset".into(), hdf5_file::DATASET.into());
     }
-    metadata.insert(CHECKSUM_KEY.into(), check.into());
+    metadata.insert(CHECKSUM_KEY.into(), checks.crc32c.into());
+    metadata.insert(FINGERPRINT_KEY.into(), format!("{:032x}", checks.xxh3).into());
     PersistentId {
         serializer: NAME.to_owned(),
         version: FORMAT_VERSION,
@@ -368,6 +370,11 @@ pub(crate) fn shared_s3(protocols: &Protocols) -> Option<Arc<dyn S3Protocol>> {
 /// The key of the data's [`checksum`](crate::checksum) in the persistent
 /// id's metadata.
 pub(crate) const CHECKSUM_KEY: &str = "crc32c";
+
+/// The key of the data's fingerprint (XXH3-128 of the same bytes as the
+/// checksum, 32 hex digits) in the persistent id's metadata: computed once
+/// when the array is saved, it is what keyed results compare.
+pub(crate) const FINGERPRINT_KEY: &str = "xxh3";
 
 /// The checksum the persistent id records, if it records one (records
 /// written before checksums were kept have none).

@@ -135,7 +135,7 @@ impl<A: Element> Sink<A> {
                 self.rows_written, self.shape[0], self.shape
             )));
         }
-        let check = self.checksum.value();
+        let checks = self.checksum.checks();
         match self.target {
             Target::File { file, writer } => {
                 writer.finish().map_err(ArrayError::Format)?;
@@ -147,7 +147,7 @@ impl<A: Element> Sink<A> {
                     FILE_PROTOCOL,
                     "hdf5",
                     &self.shape,
-                    check,
+                    checks,
                 ))
             }
             Target::Zarr { location, writer } => {
@@ -157,7 +157,7 @@ impl<A: Element> Sink<A> {
                     S3_PROTOCOL,
                     "zarr",
                     &self.shape,
-                    check,
+                    checks,
                 ))
             }
         }

@@ -57,14 +57,14 @@ fn describe<A: Element>(
 }
 
 /// Writes `array` as a new zarr array named `location` (`<uuid>.zarr`);
-/// returns the [`checksum`] of its data. On failure, whatever was written
-/// is removed.
+/// returns the [`checksums`](checksum) of its data. On failure, whatever
+/// was written is removed.
 pub(crate) fn write<A: Element>(
     s3: &Arc<dyn S3Protocol>,
     location: &str,
     array: &ArrayViewD<'_, A>,
     options: &NdarrayOptions,
-) -> anyhow::Result<u32> {
+) -> anyhow::Result<checksum::Checks> {
     let standard = array.as_standard_layout();
     let values = standard
         .as_slice()
