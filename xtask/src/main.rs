@@ -34,7 +34,8 @@ enum Task {
     Setup,
     /// Run every check of CI: format, lints, tests, interop with h5py/h5dump/zarr-python/boto3/msgpack, cargo-deny.
     Ci,
-    /// Run the example pipeline twice: computed, then read back from ./storage.
+    /// Run the example pipeline three times: computed, read back from
+    /// ./storage, then with one parameter changed.
     Demo {
         /// Storage folder (with --s3: the S3 server's folder).
         #[arg(long)]
@@ -104,7 +105,8 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The demo pipeline twice, on a folder or on an S3 server started here.
+/// The demo pipeline three times, on a folder or on an S3 server started
+/// here: the third with another `--bins`.
 fn demo(path: Option<String>, on_s3: bool) -> Result<()> {
     setup::system_packages()?;
     let server;
@@ -123,8 +125,15 @@ fn demo(path: Option<String>, on_s3: bool) -> Result<()> {
     } else {
         vec![path.unwrap_or_else(|| "storage".to_owned())]
     };
-    for run in ["first", "second"] {
-        println!("\n=== {run} run ===");
+    for (run, extra) in [
+        ("first run", &[][..]),
+        ("second run: everything is read", &[][..]),
+        (
+            "third run, --bins 20: only what depends on it is recomputed",
+            &["--bins", "20"][..],
+        ),
+    ] {
+        println!("\n=== {run} ===");
         let mut args = vec![
             "run",
             "--quiet",
@@ -135,6 +144,7 @@ fn demo(path: Option<String>, on_s3: bool) -> Result<()> {
             "--",
         ];
         args.extend(target.iter().map(String::as_str));
+        args.extend(extra);
         cargo(&args)?;
     }
     Ok(())

@@ -73,3 +73,7 @@ mod cli_guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/large-arrays.md")]
 mod large_arrays_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/keyed.md")]
+mod keyed_guide {}

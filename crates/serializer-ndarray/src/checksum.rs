@@ -141,7 +141,9 @@ impl Running {
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("crc32c", &self.crc32c).finish_non_exhaustive()
+        f.debug_struct("Running")
+            .field("crc32c", &self.crc32c)
+            .finish_non_exhaustive()
     }
 }
 

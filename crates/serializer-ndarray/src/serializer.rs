@@ -338,7 +338,10 @@ pub(crate) fn persistent_id<A: Element>(
         metadata.insert("dataset".into(), hdf5_file::DATASET.into());
     }
     metadata.insert(CHECKSUM_KEY.into(), checks.crc32c.into());
-    metadata.insert(FINGERPRINT_KEY.into(), format!("{:032x}", checks.xxh3).into());
+    metadata.insert(
+        FINGERPRINT_KEY.into(),
+        format!("{:032x}", checks.xxh3).into(),
+    );
     PersistentId {
         serializer: NAME.to_owned(),
         version: FORMAT_VERSION,
