@@ -27,6 +27,10 @@
 
 pub use functionfuse_core::*;
 
+/// `#[functionfuse::node]`: a function's code version derived from its own
+/// tokens, as `const <NAME>_VERSION: CodeVersion`; see `docs/keyed.md`.
+pub use functionfuse_macros::node;
+
 /// The local-folder backend (feature `file`).
 ///
 /// Naming the crate here also links it, so that its `inventory`

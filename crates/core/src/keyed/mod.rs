@@ -3,10 +3,12 @@
 //! now, and [`Verdict`] says why it is computed otherwise. See
 //! [`Storage::node`](crate::Storage::node).
 
+mod code_version;
 mod fingerprint;
 mod key;
 mod node;
 
+pub use code_version::CodeVersion;
 pub use fingerprint::Fingerprint;
 pub(crate) use key::result_fingerprint;
 pub use key::{NodeKey, Reason, Verdict};
