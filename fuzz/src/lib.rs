@@ -71,6 +71,7 @@ pub fn view(data: &[u8]) {
         created_ns: 0,
         key: None,
         fingerprint: None,
+        reason: None,
     };
     let Ok(value) = rmpv::decode::read_value(&mut &data[..]) else {
         return;

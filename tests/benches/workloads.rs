@@ -27,9 +27,13 @@
 //! - W7: a 512 MiB `f64` array read into a reused array (`read_task_into`)
 //!   against `read_exact` into a reused buffer; mapped (`map` + `view`, then
 //!   a sum of every element) against `read_exact` and the same sum.
+//! - W8: keyed nodes: 1,000 W1-sized records read (hit) and computed and
+//!   saved (miss) through `Storage::node`, against `cached` and plain
+//!   saves; a node downstream of a 512 MiB array against a plain read, with
+//!   hashing the array in memory beside it.
 //!
 //! Set `FUNCTIONFUSE_BENCH_W2_MIB` / `FUNCTIONFUSE_BENCH_W3_MIB` (and `_W5_`,
-//! `_W6_`, `_W7_`) to shrink a workload for a quick look, and
+//! `_W6_`, `_W7_`, `_W8_`) to shrink a workload for a quick look, and
 //! `FUNCTIONFUSE_BENCH=w3,w4` to run some workloads only.
 
 // A benchmark has nothing to recover: any failure aborts it.
@@ -61,6 +65,8 @@ mod w5;
 mod w6;
 #[path = "workloads/w7.rs"]
 mod w7;
+#[path = "workloads/w8.rs"]
+mod w8;
 
 /// Interleaved rounds behind each ratio.
 const ROUNDS: usize = 7;
@@ -184,6 +190,9 @@ fn main() {
     }
     if selected("w6") {
         w6(&mut criterion, &criterion_dir);
+    }
+    if selected("w8") {
+        w8(&mut criterion, &criterion_dir);
     }
     if selected("w7") {
         w7(&mut criterion, &criterion_dir);
@@ -406,6 +415,32 @@ fn w6(criterion: &mut Criterion, criterion_dir: &Path) {
             "writer_peak_mib": round(peaks["w6-writer"], 1),
             "in_memory_peak_mib": round(peaks["w6-in-memory"], 1),
             "raw_write_all_peak_mib": round(peaks["w6-raw"], 1),
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+}
+
+/// W8: the cost of keyed nodes.
+fn w8(criterion: &mut Criterion, criterion_dir: &Path) {
+    let fixture = w8::Fixture::new(&data_dir("w8"));
+    let (times, by_criterion) = measure(criterion, criterion_dir, "w8", 6, &mut w8::runs(&fixture));
+    let per_node_us = |run: &str| times[run] / w8::NODES as f64 * 1e6;
+    println!(
+        "{}",
+        json!({
+            "workload": "W8",
+            "nodes": w8::NODES,
+            "cached_hit_us": round(per_node_us("cached_hits"), 2),
+            "keyed_hit_us": round(per_node_us("keyed_hits"), 2),
+            "keyed_hit_overhead_us": round(per_node_us("keyed_hits") - per_node_us("cached_hits"), 2),
+            "plain_save_us": round(per_node_us("plain_saves"), 2),
+            "keyed_miss_us": round(per_node_us("keyed_misses"), 2),
+            "keyed_miss_overhead_us": round(per_node_us("keyed_misses") - per_node_us("plain_saves"), 2),
+            "array_bytes": w8::array_bytes(),
+            "plain_read_us": round(times["plain_read"] * 1e6, 1),
+            "downstream_of_array_hit_us": round(times["downstream_hit"] * 1e6, 1),
+            "hash_array_ms": round(times["hash_array"] * 1e3, 2),
             "interleaved_rounds": ROUNDS,
             "criterion_median_s": by_criterion,
         })

@@ -55,6 +55,7 @@ fn record_with(payload: &[u8]) -> Vec<u8> {
         created_ns: 0,
         key: None,
         fingerprint: None,
+        reason: None,
     };
     record::encode(&header, payload).unwrap()
 }

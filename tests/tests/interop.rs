@@ -307,6 +307,7 @@ fn python_msgpack_reads_records_with_the_documented_snippet() {
             created_ns: 1,
             key: None,
             fingerprint: None,
+            reason: None,
         },
         &[0x01, 0x02],
     )

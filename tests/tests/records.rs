@@ -19,6 +19,7 @@ fn bytes_after_the_payload_make_a_record_corrupt() {
         created_ns: 1,
         key: None,
         fingerprint: None,
+        reason: None,
     };
     let exact = record::encode(&header, &[0x07]).unwrap();
     storage.backend().put("wf", "exact", &exact).unwrap();

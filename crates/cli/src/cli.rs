@@ -51,6 +51,15 @@ pub(crate) enum Command {
         #[arg(default_value = "*")]
         pattern: String,
     },
+    /// Say for each keyed task what it was computed from and why, and
+    /// whether a run would recompute it because an upstream result changed.
+    Explain {
+        /// The workflow.
+        workflow: String,
+        /// Glob over task names.
+        #[arg(default_value = "*")]
+        pattern: String,
+    },
     /// Show a task: its type, persistent objects and payload as JSON.
     Show {
         /// The workflow.

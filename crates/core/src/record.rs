@@ -45,6 +45,10 @@ pub struct RecordHeader {
     /// downstream nodes record as their upstream's. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
+    /// For a keyed result: why it was computed (`"input `lr` changed"`),
+    /// for `ffuse explain`. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A record split into its parts; the payload borrows from the bytes.
@@ -202,6 +206,7 @@ mod tests {
             created_ns: 1_700_000_000_000_000_000,
             key: None,
             fingerprint: None,
+            reason: None,
         }
     }
 

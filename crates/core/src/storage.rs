@@ -187,6 +187,7 @@ impl Storage {
             created_ns: now_ns(),
             key: None,
             fingerprint: None,
+            reason: None,
         };
         let written: Written = vec![(serializer, pid)];
         self.store_record(
@@ -244,8 +245,9 @@ impl Storage {
         task: &str,
         value: &T,
         key: NodeKey,
+        reason: String,
     ) -> Result<()> {
-        self.save_with_key(workflow, task, value, Some(key))
+        self.save_with_key(workflow, task, value, Some((key, reason)))
     }
 
     fn save_with_key<T: Savable + ?Sized>(
@@ -253,7 +255,7 @@ impl Storage {
         workflow: &str,
         task: &str,
         value: &T,
-        key: Option<NodeKey>,
+        key: Option<(NodeKey, String)>,
     ) -> Result<()> {
         validate_workflow(workflow)?;
         validate_task(task)?;
@@ -286,12 +288,14 @@ impl Storage {
         let fingerprint = key
             .as_ref()
             .map(|_| crate::keyed::result_fingerprint(&payload, &persistent_ids));
+        let (key, reason) = key.unzip();
         let header = RecordHeader {
             type_name: std::any::type_name::<T>().to_owned(),
             persistent_ids,
             created_ns: now_ns(),
             key,
             fingerprint,
+            reason,
         };
         self.store_record(workflow, task, &header, &payload, &written)
     }

@@ -13,7 +13,7 @@ use crate::runs::Run;
 
 pub(crate) const RECORDS: usize = 10_000;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Small {
     id: i64,
     value: f64,

@@ -2,6 +2,7 @@
 //! library and prints.
 
 mod copy;
+mod explain;
 mod gc;
 mod listing;
 mod remove;
@@ -18,6 +19,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Workflows => listing::workflows(global),
         Command::Ls { workflow, pattern } => listing::ls(global, &workflow, &pattern),
+        Command::Explain { workflow, pattern } => explain::run(global, &workflow, &pattern),
         Command::Show {
             workflow,
             task,

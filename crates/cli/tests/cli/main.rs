@@ -6,6 +6,7 @@
 
 mod common;
 mod copy;
+mod explain;
 mod gc;
 mod inspect;
 mod remove;

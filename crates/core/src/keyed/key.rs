@@ -111,6 +111,9 @@ pub enum Reason {
     UpstreamRemoved(String),
     /// This upstream task has no stored result.
     UpstreamMissing(String),
+    /// This upstream task would itself be recomputed first
+    /// ([`Storage::explain_workflow`](crate::Storage::explain_workflow)).
+    UpstreamStale(String),
 }
 
 impl fmt::Display for Reason {
@@ -130,6 +133,7 @@ impl fmt::Display for Reason {
             Self::UpstreamAdded(task) => write!(f, "upstream `{task}` is new"),
             Self::UpstreamRemoved(task) => write!(f, "upstream `{task}` is gone"),
             Self::UpstreamMissing(task) => write!(f, "upstream `{task}` is not stored"),
+            Self::UpstreamStale(task) => write!(f, "upstream `{task}` will be recomputed"),
         }
     }
 }

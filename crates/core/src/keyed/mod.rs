@@ -7,9 +7,11 @@ mod code_version;
 mod fingerprint;
 mod key;
 mod node;
+mod stored;
 
 pub use code_version::CodeVersion;
 pub use fingerprint::Fingerprint;
 pub(crate) use key::result_fingerprint;
 pub use key::{NodeKey, Reason, Verdict};
 pub use node::{Node, Ran};
+pub use stored::StoredNode;

@@ -181,7 +181,7 @@ impl<'s> Node<'s> {
         );
         let value = compute();
         self.storage
-            .save_keyed(&self.workflow, &self.task, &value, key)?;
+            .save_keyed(&self.workflow, &self.task, &value, key, verdict.to_string())?;
         let value = if self.storage.always_read() {
             self.storage.read_task(&self.workflow, &self.task)?
         } else {

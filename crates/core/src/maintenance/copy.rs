@@ -189,6 +189,7 @@ impl Copier<'_> {
             // The same result, so the same key and fingerprint.
             key: record.header.key.clone(),
             fingerprint: record.header.fingerprint,
+            reason: record.header.reason.clone(),
         };
         self.to
             .store_record(workflow, task, &header, record.payload, &written)

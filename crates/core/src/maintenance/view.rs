@@ -11,7 +11,7 @@
 //! use functionfuse_core::maintenance::view::{ViewOptions, payload_to_json};
 //! use functionfuse_core::record::RecordHeader;
 //!
-//! let header = RecordHeader { type_name: "Vec<u32>".into(), persistent_ids: vec![], created_ns: 0, key: None, fingerprint: None };
+//! let header = RecordHeader { type_name: "Vec<u32>".into(), persistent_ids: vec![], created_ns: 0, key: None, fingerprint: None, reason: None };
 //! let payload = rmp_serde::to_vec(&(0..100).collect::<Vec<u32>>()).unwrap();
 //! let json = payload_to_json(&payload, &header, &ViewOptions { max_items: 3, ..ViewOptions::default() })?;
 //! assert_eq!(json, serde_json::json!([0, 1, 2, "… 97 more items"]));
@@ -233,6 +233,7 @@ mod tests {
             created_ns: 0,
             key: None,
             fingerprint: None,
+            reason: None,
         }
     }
 
