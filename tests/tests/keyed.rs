@@ -272,3 +272,70 @@ fn maps_fingerprint_alike_whatever_their_order() {
             .is_fresh()
     );
 }
+
+#[test]
+fn a_dry_run_of_the_pipeline_follows_the_chain_and_runs_nothing() {
+    for (kind, storage, _guard) in storages() {
+        let pipeline = Pipeline {
+            storage: &storage,
+            computed: RefCell::new(Vec::new()),
+        };
+        let params = Params {
+            learning_rate: 0.1,
+            epochs: 3,
+        };
+        pipeline.run(100, "1", &params);
+        let plan = |params: &Params| {
+            let mut dry_run = functionfuse::DryRun::default();
+            storage
+                .node(WF, "load")
+                .input("rows", &100_usize)
+                .version("1")
+                .dry_run(&mut dry_run)
+                .unwrap();
+            storage
+                .node(WF, "train")
+                .upstream("load")
+                .inputs(params)
+                .version("1")
+                .dry_run(&mut dry_run)
+                .unwrap();
+            storage
+                .node(WF, "report")
+                .upstream("train")
+                .version("1")
+                .dry_run(&mut dry_run)
+                .unwrap();
+            dry_run
+                .verdicts()
+                .iter()
+                .map(|(task, verdict)| format!("{task}: {verdict}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            plan(&params),
+            [
+                "load: stored, inputs and code unchanged",
+                "train: stored, inputs and code unchanged",
+                "report: stored, inputs and code unchanged"
+            ],
+            "{kind}"
+        );
+        let changed = Params {
+            epochs: 4,
+            ..params.clone()
+        };
+        assert_eq!(
+            plan(&changed),
+            [
+                "load: stored, inputs and code unchanged",
+                "train: input `epochs` changed",
+                "report: upstream `train` will be recomputed"
+            ],
+            "{kind}"
+        );
+        // Nothing ran: the stored results are still those of `params`.
+        pipeline.run(100, "1", &params);
+        assert!(pipeline.computed().is_empty(), "{kind}");
+    }
+}

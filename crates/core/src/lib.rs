@@ -35,7 +35,9 @@ pub mod type_names;
 pub use backend::{StorageBackend, StoredObject, check_object_path};
 pub use config::{StorageConfig, storage_factory};
 pub use error::{DamagedObject, Error, Result, StorageFailure, StoredTypeMismatch, Unsupported};
-pub use keyed::{CodeVersion, Fingerprint, Node, NodeKey, Ran, Reason, StoredNode, Verdict};
+pub use keyed::{
+    CodeVersion, DryRun, Fingerprint, Node, NodeKey, Ran, Reason, StoredNode, Verdict,
+};
 pub use limits::{Limits, RecordTooLarge};
 pub use persistent::Persistent;
 pub use protocols::{

@@ -420,7 +420,7 @@ impl Storage {
     }
 
     /// Decodes the record `bytes` of `task` as `T`, reading its big data.
-    fn decode_record<T: DeserializeOwned + Any>(
+    pub(crate) fn decode_record<T: DeserializeOwned + Any>(
         &self,
         workflow: &str,
         task: &str,

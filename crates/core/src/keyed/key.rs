@@ -112,7 +112,8 @@ pub enum Reason {
     /// This upstream task has no stored result.
     UpstreamMissing(String),
     /// This upstream task would itself be recomputed first
-    /// ([`Storage::explain_workflow`](crate::Storage::explain_workflow)).
+    /// ([`Storage::explain_workflow`](crate::Storage::explain_workflow),
+    /// [`Node::dry_run`](crate::Node::dry_run)).
     UpstreamStale(String),
 }
 

@@ -13,5 +13,5 @@ pub use code_version::CodeVersion;
 pub use fingerprint::Fingerprint;
 pub(crate) use key::result_fingerprint;
 pub use key::{NodeKey, Reason, Verdict};
-pub use node::{Node, Ran};
+pub use node::{DryRun, Node, Ran};
 pub use stored::StoredNode;

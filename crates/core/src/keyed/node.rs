@@ -52,6 +52,47 @@ pub struct Node<'s> {
     failure: Option<Error>,
 }
 
+/// The state of a dry run of a pipeline: the nodes passed to
+/// [`Node::dry_run`] so far, and which of them a run would recompute.
+///
+/// ```
+/// use functionfuse_core::{DryRun, Result, Storage};
+///
+/// /// What a run with `learning_rate` would recompute, and why.
+/// fn plan(storage: &Storage, learning_rate: f64) -> Result<DryRun> {
+///     let mut dry_run = DryRun::default();
+///     storage.node("wf", "load").version("1").dry_run(&mut dry_run)?;
+///     storage
+///         .node("wf", "train")
+///         .upstream("load")
+///         .input("learning_rate", &learning_rate)
+///         .version("3")
+///         .dry_run(&mut dry_run)?;
+///     storage.node("wf", "report").upstream("train").version("1").dry_run(&mut dry_run)?;
+///     for (task, verdict) in dry_run.verdicts() {
+///         println!("{task}: {verdict}"); // report: upstream `train` will be recomputed
+///     }
+///     Ok(dry_run)
+/// }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct DryRun {
+    recomputed: std::collections::BTreeSet<String>,
+    verdicts: Vec<(String, Verdict)>,
+}
+
+impl DryRun {
+    /// Each node's verdict, in the order they were passed.
+    pub fn verdicts(&self) -> &[(String, Verdict)] {
+        &self.verdicts
+    }
+
+    /// Whether a run would recompute `task`.
+    pub fn recomputes(&self, task: &str) -> bool {
+        self.recomputed.contains(task)
+    }
+}
+
 /// The result of [`Node::run`]: the value and why it was read or computed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ran<T> {
@@ -143,6 +184,40 @@ impl<'s> Node<'s> {
         self.verdict(&key)
     }
 
+    /// [`explain`](Self::explain) as one step of a dry run of a whole
+    /// pipeline: an upstream task that an earlier step found would be
+    /// recomputed makes this node recomputed too
+    /// ([`Reason::UpstreamStale`]), and a node found to be recomputed is
+    /// remembered in `dry_run` for the steps after it. Nothing runs and
+    /// nothing is written.
+    ///
+    /// # Errors
+    /// As [`explain`](Self::explain).
+    pub fn dry_run(&self, dry_run: &mut DryRun) -> Result<Verdict> {
+        let mut verdict = self.explain()?;
+        let stale: Vec<Reason> = self
+            .upstream
+            .iter()
+            .filter(|upstream| dry_run.recomputed.contains(*upstream))
+            .filter(|upstream| {
+                !verdict.reasons().iter().any(|reason| {
+                    matches!(reason, Reason::UpstreamChanged(task) | Reason::UpstreamMissing(task) if task == *upstream)
+                })
+            })
+            .map(|upstream| Reason::UpstreamStale(upstream.clone()))
+            .collect();
+        if !stale.is_empty() {
+            let mut reasons = verdict.reasons().to_vec();
+            reasons.extend(stale);
+            verdict = Verdict::Recompute(reasons);
+        }
+        if !verdict.is_fresh() {
+            dry_run.recomputed.insert(self.task.clone());
+        }
+        dry_run.verdicts.push((self.task.clone(), verdict.clone()));
+        Ok(verdict)
+    }
+
     /// Reads the stored result if it was computed from these inputs, code
     /// version and upstream results; otherwise runs `compute`, saves its
     /// result with this key (replacing the stored one) and returns it.
@@ -164,9 +239,20 @@ impl<'s> Node<'s> {
                 task: upstream,
             });
         }
-        let mut verdict = self.verdict(&key)?;
-        if verdict.is_fresh() {
-            match self.storage.read_task::<T>(&self.workflow, &self.task) {
+        let (mut verdict, stored) = self.verdict_and_record(&key)?;
+        if let (Verdict::Fresh, Some(bytes)) = (&verdict, stored) {
+            // The record just compared is decoded as it is: one read.
+            let decoded = self
+                .storage
+                .decode_record::<T>(&self.workflow, &self.task, &bytes)
+                .or_else(|error| match error {
+                    // Big data replaced by a racing save: read anew.
+                    Error::CorruptRecord { .. } => {
+                        self.storage.read_task::<T>(&self.workflow, &self.task)
+                    }
+                    other => Err(other),
+                });
+            match decoded {
                 Ok(value) => return Ok(Ran { value, verdict }),
                 Err(Error::CorruptRecord { reason, .. }) => {
                     verdict = Verdict::Recompute(vec![Reason::Corrupt(reason)]);
@@ -241,21 +327,27 @@ impl<'s> Node<'s> {
 
     /// Compares `key` with the stored record's.
     fn verdict(&self, key: &NodeKey) -> Result<Verdict> {
+        self.verdict_and_record(key).map(|(verdict, _)| verdict)
+    }
+
+    /// [`verdict`](Self::verdict), and the record's bytes when there is one.
+    fn verdict_and_record(&self, key: &NodeKey) -> Result<(Verdict, Option<Vec<u8>>)> {
         let Some(bytes) = self.storage.fetch_record(&self.workflow, &self.task)? else {
-            return Ok(Verdict::Recompute(vec![Reason::NotStored]));
+            return Ok((Verdict::Recompute(vec![Reason::NotStored]), None));
         };
         let header = match record::decode(&bytes) {
             Ok(record) => record.header,
-            Err(reason) => return Ok(Verdict::Recompute(vec![Reason::Corrupt(reason)])),
+            Err(reason) => return Ok((Verdict::Recompute(vec![Reason::Corrupt(reason)]), None)),
         };
         let Some(stored) = header.key else {
-            return Ok(Verdict::Recompute(vec![Reason::Unkeyed]));
+            return Ok((Verdict::Recompute(vec![Reason::Unkeyed]), None));
         };
         let reasons = key.differences(&stored);
-        Ok(if reasons.is_empty() {
+        let verdict = if reasons.is_empty() {
             Verdict::Fresh
         } else {
             Verdict::Recompute(reasons)
-        })
+        };
+        Ok((verdict, Some(bytes)))
     }
 }
