@@ -22,6 +22,15 @@ struct Params {
     epochs: u32,
 }
 
+impl Params {
+    fn baseline() -> Self {
+        Self {
+            learning_rate: 0.1,
+            epochs: 3,
+        }
+    }
+}
+
 /// A three-node pipeline whose nodes count their computations.
 struct Pipeline<'a> {
     storage: &'a Storage,
@@ -37,7 +46,14 @@ struct Run {
     report_value: String,
 }
 
-impl Pipeline<'_> {
+impl<'a> Pipeline<'a> {
+    fn new(storage: &'a Storage) -> Self {
+        Self {
+            storage,
+            computed: RefCell::new(Vec::new()),
+        }
+    }
+
     fn run(&self, rows: usize, load_version: &str, params: &Params) -> Run {
         self.computed.borrow_mut().clear();
         let load = self
@@ -97,14 +113,8 @@ fn reasons(verdict: &Verdict) -> Vec<String> {
 #[test]
 fn a_change_recomputes_exactly_the_nodes_it_reaches_and_says_why() {
     for (kind, storage, _guard) in storages() {
-        let pipeline = Pipeline {
-            storage: &storage,
-            computed: RefCell::new(Vec::new()),
-        };
-        let params = Params {
-            learning_rate: 0.1,
-            epochs: 3,
-        };
+        let pipeline = Pipeline::new(&storage);
+        let params = Params::baseline();
 
         let first = pipeline.run(100, "1", &params);
         assert_eq!(pipeline.computed(), ["load", "train", "report"], "{kind}");
@@ -276,14 +286,8 @@ fn maps_fingerprint_alike_whatever_their_order() {
 #[test]
 fn a_dry_run_of_the_pipeline_follows_the_chain_and_runs_nothing() {
     for (kind, storage, _guard) in storages() {
-        let pipeline = Pipeline {
-            storage: &storage,
-            computed: RefCell::new(Vec::new()),
-        };
-        let params = Params {
-            learning_rate: 0.1,
-            epochs: 3,
-        };
+        let pipeline = Pipeline::new(&storage);
+        let params = Params::baseline();
         pipeline.run(100, "1", &params);
         let plan = |params: &Params| {
             let mut dry_run = functionfuse::DryRun::default();
