@@ -149,6 +149,24 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
     /// When the big-data namespace cannot be set up.
     fn protocols(&self, workflow: &str) -> anyhow::Result<Protocols>;
 
+    /// Asks for the single-flight lease of `task`
+    /// ([`SingleFlight`](crate::SingleFlight)) for `holder` (a description
+    /// of this process), lasting `ttl` where leases expire. `None` (the
+    /// default): this backend has no leases, and every process computes.
+    ///
+    /// # Errors
+    /// When the storage fails.
+    fn try_lease(
+        &self,
+        workflow: &str,
+        task: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> anyhow::Result<Option<crate::single_flight::LeaseAttempt>> {
+        let _ = (workflow, task, holder, ttl);
+        Ok(None)
+    }
+
     /// Names of the workflows present (a folder on a file storage, a
     /// prefix with objects on S3), in any order; names that are not valid
     /// workflow names are left out. The default says the

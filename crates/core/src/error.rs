@@ -138,6 +138,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// Another process kept computing this task for longer than the
+    /// single-flight wait allows ([`SingleFlight::max_wait`](crate::SingleFlight::max_wait)).
+    #[error(
+        "task `{task}` of workflow `{workflow}` is being computed by {holder}; gave up after waiting {waited:?} \
+         (raise SingleFlight::max_wait, or remove the holder's lease if it is gone)"
+    )]
+    Busy {
+        /// The workflow.
+        workflow: String,
+        /// The task.
+        task: String,
+        /// Who holds the lease.
+        holder: String,
+        /// How long this process waited.
+        waited: std::time::Duration,
+    },
+
     /// A persistent serializer failed.
     #[error("persistent serializer `{serializer}` failed: {source:#}")]
     Serializer {

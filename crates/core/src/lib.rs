@@ -27,6 +27,7 @@ mod protocols;
 pub mod record;
 mod registry;
 mod serializer;
+mod single_flight;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -48,6 +49,7 @@ pub use registry::{
     BackendConstructor, PersistentSerializerRegistration, StorageBackendRegistration, linked_kinds,
 };
 pub use serializer::{PersistentId, PersistentSerializer, SerializerClass};
+pub use single_flight::{Lease, LeaseAttempt, SingleFlight, holder_description};
 pub use storage::{Cached, Origin, Savable, Storage};
 
 /// Re-exports for the registration macros; not part of the API.

@@ -17,6 +17,7 @@ use crate::protocols::Protocols;
 use crate::record::{self, RecordHeader};
 use crate::registry::SerializerPool;
 use crate::serializer::{PersistentId, PersistentSerializer};
+use crate::single_flight::{LeaseAttempt, LeaseGuard, SingleFlight, holder_description};
 use crate::type_names;
 
 /// A value [`Storage::save`] takes: any `'static` type that is `Serialize`,
@@ -76,6 +77,7 @@ pub struct Storage {
     pub(crate) pool: Arc<SerializerPool>,
     always_read: bool,
     limits: Limits,
+    single_flight: Option<SingleFlight>,
 }
 
 impl Storage {
@@ -86,6 +88,7 @@ impl Storage {
             pool: Arc::new(SerializerPool::linked()),
             always_read: false,
             limits: Limits::default(),
+            single_flight: None,
         }
     }
 
@@ -97,6 +100,20 @@ impl Storage {
     /// Sets the largest record and header this storage reads.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// Whether [`cached`](Self::cached) shares the computation of a missing
+    /// result between processes, and how; `None` (the default): each
+    /// process that misses computes.
+    pub fn single_flight(&self) -> Option<SingleFlight> {
+        self.single_flight
+    }
+
+    /// Switches single flight on (`Some`) or off for
+    /// [`cached`](Self::cached): when several processes need the same
+    /// missing result, one computes it and the others wait and read it.
+    pub fn set_single_flight(&mut self, single_flight: Option<SingleFlight>) {
+        self.single_flight = single_flight;
     }
 
     /// The backend underneath.
@@ -514,17 +531,100 @@ impl Storage {
         T: Serialize + DeserializeOwned + Any,
         F: FnOnce() -> T,
     {
-        match self.read_task::<T>(workflow, task) {
-            Ok(value) => {
-                return Ok(Cached {
-                    value,
-                    origin: Origin::Stored,
-                });
-            }
-            Err(Error::NotFound { .. }) => {}
-            Err(error @ Error::CorruptRecord { .. }) => log::warn!("{error}; recomputing"),
-            Err(error) => return Err(error),
+        if let Some(options) = self.single_flight {
+            return self.cached_single_flight(workflow, task, &options, compute);
         }
+        if let Some(value) = self.stored_for_cached::<T>(workflow, task)? {
+            return Ok(value);
+        }
+        self.compute_for_cached(workflow, task, compute)
+    }
+
+    /// [`cached_with_origin`](Self::cached_with_origin) with single flight
+    /// for this call: when the result is missing, one process computes it
+    /// (holding the task's lease) while others calling this wait and then
+    /// read it. A holder that fails or dies lets the next waiter compute.
+    /// On a backend without leases, it is plain `cached`.
+    ///
+    /// # Errors
+    /// As [`cached`](Self::cached); [`Error::Busy`] after waiting
+    /// [`SingleFlight::max_wait`] for another holder.
+    pub fn cached_single_flight<T, F>(
+        &self,
+        workflow: &str,
+        task: &str,
+        options: &SingleFlight,
+        compute: F,
+    ) -> Result<Cached<T>>
+    where
+        T: Serialize + DeserializeOwned + Any,
+        F: FnOnce() -> T,
+    {
+        let started = std::time::Instant::now();
+        let holder = holder_description();
+        loop {
+            if let Some(value) = self.stored_for_cached::<T>(workflow, task)? {
+                return Ok(value);
+            }
+            let attempt = self
+                .backend
+                .try_lease(workflow, task, &holder, options.lease)
+                .map_err(|e| self.backend_error(e))?;
+            match attempt {
+                None => return self.compute_for_cached(workflow, task, compute),
+                Some(LeaseAttempt::Acquired(lease)) => {
+                    let guard = LeaseGuard::hold(lease);
+                    // A holder may have finished between the read and the lease.
+                    if let Some(value) = self.stored_for_cached::<T>(workflow, task)? {
+                        return Ok(value);
+                    }
+                    let computed = self.compute_for_cached(workflow, task, compute);
+                    drop(guard);
+                    return computed;
+                }
+                Some(LeaseAttempt::Held { holder }) => {
+                    let waited = started.elapsed();
+                    if waited >= options.max_wait {
+                        return Err(Error::Busy {
+                            workflow: workflow.to_owned(),
+                            task: task.to_owned(),
+                            holder,
+                            waited,
+                        });
+                    }
+                    std::thread::sleep(options.poll);
+                }
+            }
+        }
+    }
+
+    /// The stored result for `cached`, or `None` when it must be computed
+    /// (missing, or corrupt: with a warning).
+    fn stored_for_cached<T: DeserializeOwned + Any>(
+        &self,
+        workflow: &str,
+        task: &str,
+    ) -> Result<Option<Cached<T>>> {
+        match self.read_task::<T>(workflow, task) {
+            Ok(value) => Ok(Some(Cached {
+                value,
+                origin: Origin::Stored,
+            })),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(error @ Error::CorruptRecord { .. }) => {
+                log::warn!("{error}; recomputing");
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Runs `compute` and saves its result for `cached`.
+    fn compute_for_cached<T, F>(&self, workflow: &str, task: &str, compute: F) -> Result<Cached<T>>
+    where
+        T: Serialize + DeserializeOwned + Any,
+        F: FnOnce() -> T,
+    {
         let value = compute();
         self.save(workflow, task, &value)?;
         let value = if self.always_read {

@@ -205,6 +205,18 @@ impl StorageBackend for FileBackend {
         }
     }
 
+    fn try_lease(
+        &self,
+        workflow: &str,
+        task: &str,
+        holder: &str,
+        _ttl: std::time::Duration,
+    ) -> anyhow::Result<Option<functionfuse_core::LeaseAttempt>> {
+        validate_task(task)?;
+        let dir = self.workflow_dir(workflow)?;
+        crate::lease::try_lease(&dir, task, holder).map(Some)
+    }
+
     fn list(&self, workflow: &str) -> anyhow::Result<Vec<String>> {
         let dir = self.workflow_dir(workflow)?;
         let mut names = list_files(&dir)?;

@@ -31,6 +31,7 @@
 
 mod backend;
 mod bigdata;
+mod lease;
 mod scan;
 mod write;
 
