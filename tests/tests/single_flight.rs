@@ -17,7 +17,7 @@ const WF: &str = "flight";
 fn options() -> SingleFlight {
     SingleFlight {
         lease: Duration::from_secs(2),
-        max_wait: Duration::from_secs(60),
+        max_wait: Duration::from_mins(1),
         poll: Duration::from_millis(20),
     }
 }
@@ -130,7 +130,7 @@ fn a_killed_holder_is_replaced_by_a_waiter() {
     let storage_folder = folder.path().join("storage");
     let counter = folder.path().join("computations");
     let mut holder = start(&storage_folder, &counter, 60_000);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while computations(&counter) == 0 {
         assert!(Instant::now() < deadline, "the holder never started");
         std::thread::sleep(Duration::from_millis(10));

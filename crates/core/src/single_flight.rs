@@ -34,7 +34,7 @@ impl Default for SingleFlight {
     fn default() -> Self {
         Self {
             lease: Duration::from_secs(30),
-            max_wait: Duration::from_secs(3600),
+            max_wait: Duration::from_hours(1),
             poll: Duration::from_millis(100),
         }
     }
