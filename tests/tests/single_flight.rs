@@ -1,6 +1,7 @@
-//! Single flight on a folder: processes that need the same missing result
-//! compute it once between them; a holder killed mid-computation is
-//! replaced by a waiter.
+//! Single flight on a folder and on S3: processes that need the same
+//! missing result compute it once between them; a holder killed
+//! mid-computation is replaced by a waiter (at once on a folder, where the
+//! kernel drops its lock; after the lease expires on S3).
 
 // Helpers of tests fail loudly: that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use functionfuse::{SingleFlight, Storage, StorageConfig, storage_factory};
+use functionfuse::{SingleFlight, Storage, StorageConfig};
+use functionfuse_tests::{open_json, s3_config};
 
 const WF: &str = "flight";
 
@@ -22,14 +24,24 @@ fn options() -> SingleFlight {
     }
 }
 
-fn open(folder: &Path) -> Storage {
-    let mut storage = storage_factory(&StorageConfig::new(
-        "file",
-        serde_json::json!({ "path": folder }),
-    ))
-    .unwrap();
+/// The storage a config names, with single flight on.
+fn open(config: &str) -> Storage {
+    let mut storage = open_json(config);
     storage.set_single_flight(Some(options()));
     storage
+}
+
+/// A folder's and an S3 prefix's configs, as JSON, with a scratch folder.
+fn configs() -> (Vec<(&'static str, String)>, tempfile::TempDir) {
+    let folder = tempfile::tempdir().unwrap();
+    let file = StorageConfig::new(
+        "file",
+        serde_json::json!({ "path": folder.path().join("storage") }),
+    );
+    let (s3, _) = s3_config();
+    let configs = [("file", file), ("s3", s3)]
+        .map(|(kind, config)| (kind, serde_json::to_string(&config).unwrap()));
+    (configs.into(), folder)
 }
 
 /// Appends a line to the side file that counts computations.
@@ -50,14 +62,14 @@ fn computations(path: &Path) -> usize {
 #[test]
 #[ignore = "a helper process of the single-flight tests"]
 fn single_flight_worker() {
-    let (Ok(folder), Ok(counter), Ok(compute_ms)) = (
-        std::env::var("FFUSE_FLIGHT_FOLDER"),
+    let (Ok(config), Ok(counter), Ok(compute_ms)) = (
+        std::env::var("FFUSE_FLIGHT_CONFIG"),
         std::env::var("FFUSE_FLIGHT_COUNTER"),
         std::env::var("FFUSE_FLIGHT_COMPUTE_MS"),
     ) else {
         return;
     };
-    let storage = open(Path::new(&folder));
+    let storage = open(&config);
     let counter = PathBuf::from(counter);
     let compute_ms: u64 = compute_ms.parse().unwrap();
     let cached = storage
@@ -71,7 +83,7 @@ fn single_flight_worker() {
     println!("result {:?}", cached.origin);
 }
 
-fn start(folder: &Path, counter: &Path, compute_ms: u64) -> Child {
+fn start(config: &str, counter: &Path, compute_ms: u64) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -81,7 +93,7 @@ fn start(folder: &Path, counter: &Path, compute_ms: u64) -> Child {
             "--test-threads",
             "1",
         ])
-        .env("FFUSE_FLIGHT_FOLDER", folder)
+        .env("FFUSE_FLIGHT_CONFIG", config)
         .env("FFUSE_FLIGHT_COUNTER", counter)
         .env("FFUSE_FLIGHT_COMPUTE_MS", compute_ms.to_string())
         .stdout(Stdio::piped())
@@ -103,69 +115,118 @@ fn finish(child: Child) -> String {
 
 #[test]
 fn eight_processes_compute_a_missing_result_once() {
-    let folder = tempfile::tempdir().unwrap();
-    let counter = folder.path().join("computations");
-    let workers: Vec<Child> = (0..8)
-        .map(|_| start(&folder.path().join("storage"), &counter, 400))
-        .collect();
-    let outputs: Vec<String> = workers.into_iter().map(finish).collect();
-    assert_eq!(computations(&counter), 1, "{outputs:?}");
-    let computed = outputs
-        .iter()
-        .filter(|o| o.contains("result Computed"))
-        .count();
-    let stored = outputs
-        .iter()
-        .filter(|o| o.contains("result Stored"))
-        .count();
-    assert_eq!((computed, stored), (1, 7), "{outputs:?}");
-    // The lease leaves no task behind.
-    let storage = open(&folder.path().join("storage"));
-    assert_eq!(storage.list_tasks(WF, "*").unwrap(), ["expensive"]);
+    let (configs, folder) = configs();
+    for (kind, config) in &configs {
+        let counter = folder.path().join(format!("computations-{kind}"));
+        let workers: Vec<Child> = (0..8).map(|_| start(config, &counter, 400)).collect();
+        let outputs: Vec<String> = workers.into_iter().map(finish).collect();
+        assert_eq!(computations(&counter), 1, "{kind}: {outputs:?}");
+        let computed = outputs
+            .iter()
+            .filter(|o| o.contains("result Computed"))
+            .count();
+        let stored = outputs
+            .iter()
+            .filter(|o| o.contains("result Stored"))
+            .count();
+        assert_eq!((computed, stored), (1, 7), "{kind}: {outputs:?}");
+        // The lease is no task, and is gone or free again.
+        let storage = open(config);
+        assert_eq!(
+            storage.list_tasks(WF, "*").unwrap(),
+            ["expensive"],
+            "{kind}"
+        );
+        assert_eq!(storage.cached(WF, "other", || 5_u8).unwrap(), 5);
+    }
 }
 
 #[test]
 fn a_killed_holder_is_replaced_by_a_waiter() {
-    let folder = tempfile::tempdir().unwrap();
-    let storage_folder = folder.path().join("storage");
-    let counter = folder.path().join("computations");
-    let mut holder = start(&storage_folder, &counter, 60_000);
-    let deadline = Instant::now() + Duration::from_mins(1);
-    while computations(&counter) == 0 {
-        assert!(Instant::now() < deadline, "the holder never started");
-        std::thread::sleep(Duration::from_millis(10));
+    let (configs, folder) = configs();
+    for (kind, config) in &configs {
+        let counter = folder.path().join(format!("computations-{kind}"));
+        let mut holder = start(config, &counter, 60_000);
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while computations(&counter) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{kind}: the holder never started"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let waiters: Vec<Child> = (0..3).map(|_| start(config, &counter, 100)).collect();
+        // Let them find the lease held, then kill the holder mid-computation.
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            computations(&counter),
+            1,
+            "{kind}: waiters computed while it was held"
+        );
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        let outputs: Vec<String> = waiters.into_iter().map(finish).collect();
+        assert_eq!(computations(&counter), 2, "{kind}: {outputs:?}");
+        let computed = outputs
+            .iter()
+            .filter(|o| o.contains("result Computed"))
+            .count();
+        assert_eq!(computed, 1, "{kind}: {outputs:?}");
     }
-    let waiters: Vec<Child> = (0..3)
-        .map(|_| start(&storage_folder, &counter, 100))
-        .collect();
-    // Let them find the lease held, then kill the holder mid-computation.
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        computations(&counter),
-        1,
-        "waiters computed while it was held"
-    );
-    holder.kill().unwrap();
-    holder.wait().unwrap();
-    let outputs: Vec<String> = waiters.into_iter().map(finish).collect();
-    assert_eq!(computations(&counter), 2, "{outputs:?}");
-    let computed = outputs
-        .iter()
-        .filter(|o| o.contains("result Computed"))
-        .count();
-    assert_eq!(computed, 1, "{outputs:?}");
 }
 
 #[test]
 fn a_holder_that_panics_releases_the_lease() {
-    let folder = tempfile::tempdir().unwrap();
-    let storage = open(folder.path());
-    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        storage.cached(WF, "flaky", || -> u32 { panic!("the computation failed") })
-    }));
-    assert!(failed.is_err());
-    // The next caller gets the lease at once and computes.
-    let started = Instant::now();
-    assert_eq!(storage.cached(WF, "flaky", || 7_u32).unwrap(), 7);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    let (configs, _folder) = configs();
+    for (kind, config) in &configs {
+        let storage = open(config);
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            storage.cached(WF, "flaky", || -> u32 { panic!("the computation failed") })
+        }));
+        assert!(failed.is_err(), "{kind}");
+        // The lease is free: a caller that will not wait at all computes.
+        let impatient = SingleFlight {
+            max_wait: Duration::ZERO,
+            ..options()
+        };
+        let cached = storage
+            .cached_single_flight(WF, "flaky", &impatient, || 7_u32)
+            .unwrap();
+        assert_eq!(cached.value, 7, "{kind}");
+    }
+}
+
+#[test]
+fn a_waiter_gives_up_after_its_wait_naming_the_holder() {
+    let (configs, folder) = configs();
+    for (kind, config) in &configs {
+        let counter = folder.path().join(format!("busy-{kind}"));
+        let mut holder = start(config, &counter, 60_000);
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while computations(&counter) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{kind}: the holder never started"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let storage = open(config);
+        let short = SingleFlight {
+            max_wait: Duration::from_millis(300),
+            ..options()
+        };
+        let error = storage
+            .cached_single_flight(WF, "expensive", &short, || vec![0_u64])
+            .unwrap_err();
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert!(
+            matches!(&error, functionfuse::Error::Busy { holder, .. } if holder.contains(" pid ")),
+            "{kind}: {error}"
+        );
+        assert!(
+            error.to_string().contains("gave up after waiting"),
+            "{error}"
+        );
+    }
 }

@@ -11,13 +11,15 @@
 //! storage.node("wf", "train").version(TRAIN_VERSION).run(|| train(&rows, 0.1))?;
 //! ```
 //!
-//! The version is a hash of the function's parameters, return type and
-//! body as tokens: reformatting and comments leave it alone, any edit of
-//! the code changes it. The function's name and attributes (its doc
-//! comment) are left out. It cannot see the functions it calls: name those
-//! annotated with `#[functionfuse::node]` too in `uses(...)`, and their
-//! versions are combined into this one:
-//! `#[functionfuse::node(uses(clean, features::scale))]`.
+//! The version is a hash of the function's generics, parameters, return
+//! type and body as tokens: reformatting and comments leave it alone, an
+//! edit of those tokens changes it. The function's name and attributes
+//! (its doc comment) are left out. It sees nothing outside the function:
+//! not the functions, methods, constants, types or macros it uses, nor
+//! dependency versions. Name the functions it calls, annotated with
+//! `#[functionfuse::node]` too, in `uses(...)`, and their versions are
+//! combined into this one: `#[functionfuse::node(uses(clean, features::scale))]`;
+//! for anything else, add an explicit version of your own.
 
 use proc_macro::TokenStream;
 use quote::{format_ident, quote};
@@ -42,12 +44,23 @@ fn expand(
     let function: ItemFn = syn::parse2(item)?;
     let callees = callees(args)?;
     let signature = &function.sig;
-    let (inputs, output, body) = (&signature.inputs, &signature.output, &function.block);
+    let (generics, inputs, output, body) = (
+        &signature.generics,
+        &signature.inputs,
+        &signature.output,
+        &function.block,
+    );
+    let where_clause = &generics.where_clause;
     // Tokens carry no whitespace or comments; the commas rustfmt adds or
     // removes are dropped too: formatting cannot change the version.
-    let tokens = [quote!(#inputs), quote!(#output), quote!(#body)]
-        .map(|part| normalized(part).to_string())
-        .join(" ; ");
+    let tokens = [
+        quote!(#generics #where_clause),
+        quote!(#inputs),
+        quote!(#output),
+        quote!(#body),
+    ]
+    .map(|part| normalized(part).to_string())
+    .join(" ; ");
     let hash = xxhash_rust::xxh3::xxh3_128(tokens.as_bytes());
     let name = format_ident!(
         "{}_VERSION",
@@ -80,15 +93,19 @@ fn expand(
 }
 
 /// `tokens` without the commas formatting decides: a comma that ends a
-/// group (`f(a, b,)`, the last field of a vertical list) and a comma after
-/// a braced block (`x => { … },`).
+/// list of several items (`f(a, b,)`, the last field of a vertical list;
+/// not the one of a 1-tuple `(x,)`, which means something) and a comma
+/// after a braced block (`x => { … },`).
 fn normalized(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     use proc_macro2::{Delimiter, Group, TokenTree};
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_comma =
+        |tree: &TokenTree| matches!(tree, TokenTree::Punct(punct) if punct.as_char() == ',');
+    let commas = trees.iter().filter(|tree| is_comma(tree)).count();
     let mut kept = Vec::with_capacity(trees.len());
     for (index, tree) in trees.iter().enumerate() {
-        let is_comma = matches!(tree, TokenTree::Punct(punct) if punct.as_char() == ',');
-        let last = index + 1 == trees.len();
+        let is_comma = is_comma(tree);
+        let last = index + 1 == trees.len() && commas > 1;
         let after_block = index > 0
             && matches!(&trees[index - 1], TokenTree::Group(group) if group.delimiter() == Delimiter::Brace);
         if is_comma && (last || after_block) {

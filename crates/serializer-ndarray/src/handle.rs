@@ -5,7 +5,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use functionfuse_core::{
-    DamagedObject, FILE_PROTOCOL, PersistentId, Protocols, S3_PROTOCOL, StoredTypeMismatch,
+    DamagedObject, FILE_PROTOCOL, PersistentId, Protocols, S3_PROTOCOL, StorageFailure,
+    StoredTypeMismatch,
 };
 use ndarray::{Array, ArrayBase, ArrayD, DataMut, Dimension, IxDyn, SliceArg, SliceInfoElem};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -239,8 +240,11 @@ impl<A: Element> ArrayHandle<A> {
     /// Reads the part of the array that `info` selects, written with
     /// ndarray's [`s!`](ndarray::s) macro: ranges, steps (negative too),
     /// indices and new axes, exactly as `array.slice(info)` would select.
-    /// An HDF5 file reads the hyperslab; a zarr array fetches only the
-    /// chunks the slice touches, concurrently.
+    /// A contiguous HDF5 dataset reads only the selected elements (rows
+    /// close together in one request); a chunked one reads the hyperslab
+    /// through libhdf5. A zarr array fetches, concurrently, the chunks of
+    /// the slice's bounding box: with a step larger than a chunk, chunks
+    /// between the selected indices are fetched too.
     ///
     /// # Errors
     /// [`ArrayError::OutOfBounds`] for a slice that does not fit the
@@ -354,7 +358,9 @@ impl<A: Element> ArrayHandle<A> {
             .chain()
             .any(<dyn std::error::Error>::is::<std::io::Error>)
         {
-            return ArrayError::Storage(error);
+            return ArrayError::Storage(
+                StorageFailure::new(format!("cannot read {}", self.location()), error).into(),
+            );
         }
         ArrayError::damaged(self.location(), format!("damaged: {error:#}"))
     }
@@ -382,6 +388,13 @@ fn open_hdf5<A: Element, Requested>(
         // `cached` recomputes, not a wrong request.
         if error.is::<StoredTypeMismatch>() && !pid.metadata.contains_key("dtype") {
             error
+        } else if error
+            .chain()
+            .any(<dyn std::error::Error>::is::<std::io::Error>)
+        {
+            // The file system failed (too many open files, permissions):
+            // the result may be fine, and must not be recomputed over.
+            StorageFailure::new(format!("cannot open {}", path.display()), error).into()
         } else {
             damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
         }

@@ -377,7 +377,7 @@ pub(crate) const CHECKSUM_KEY: &str = "crc32c";
 /// The key of the data's fingerprint (XXH3-128 of the same bytes as the
 /// checksum, 32 hex digits) in the persistent id's metadata: computed once
 /// when the array is saved, it is what keyed results compare.
-pub(crate) const FINGERPRINT_KEY: &str = "xxh3";
+pub(crate) const FINGERPRINT_KEY: &str = functionfuse_core::keyed::CONTENT_FINGERPRINT_KEY;
 
 /// The checksum the persistent id records, if it records one (records
 /// written before checksums were kept have none).

@@ -142,6 +142,22 @@ impl StorageBackend for S3Backend {
             .block_on(self.bucket.put(&key, record.to_vec()))
     }
 
+    fn try_lease(
+        &self,
+        workflow: &str,
+        task: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> anyhow::Result<Option<functionfuse_core::LeaseAttempt>> {
+        validate_task(task)?;
+        let key = format!(
+            "{}{}/{task}",
+            self.workflow_prefix(workflow)?,
+            crate::lease::LEASES_DIR
+        );
+        crate::lease::try_lease(&self.bucket, &key, holder, ttl).map(Some)
+    }
+
     fn put_if_absent(
         &self,
         workflow: &str,

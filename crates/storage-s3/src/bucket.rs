@@ -95,6 +95,56 @@ impl Bucket {
         }
     }
 
+    /// Replaces the object at `key` only if its entity tag is still `etag`
+    /// (`If-Match`); returns the new entity tag, or `None` when it changed.
+    pub(crate) async fn put_if_match(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        etag: &str,
+    ) -> anyhow::Result<Option<String>> {
+        match self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .if_match(etag)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(output.e_tag().unwrap_or_default().to_owned())),
+            Err(error) if matches!(classify(&error), Failure::Exists | Failure::NotFound) => {
+                Ok(None)
+            }
+            Err(error) => Err(self.failure(&error, "PUT", key)),
+        }
+    }
+
+    /// A small object and its entity tag, or `None`.
+    pub(crate) async fn get_with_etag(
+        &self,
+        key: &str,
+    ) -> anyhow::Result<Option<(Vec<u8>, String)>> {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) if classify(&error) == Failure::NotFound => return Ok(None),
+            Err(error) => return Err(self.failure(&error, "GET", key)),
+        };
+        let etag = output.e_tag().unwrap_or_default().to_owned();
+        let body = output.body.collect().await.map_err(|error| {
+            StorageFailure::new(format!("cannot read the body of {}", self.url(key)), error)
+        })?;
+        Ok(Some((Vec::from(body.into_bytes()), etag)))
+    }
+
     /// The whole object, or `None`.
     pub(crate) async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
         self.get_with_range(key, None, None).await

@@ -31,6 +31,7 @@ mod bigdata;
 mod bucket;
 mod client;
 mod errors;
+mod lease;
 mod options;
 mod runtime;
 

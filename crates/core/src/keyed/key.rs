@@ -175,22 +175,92 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// The fingerprint of a stored result: its payload and the descriptions of
-/// its persistent objects (their content checks, not their locations, which
-/// are random), so that equal results fingerprint equal.
+/// The metadata key under which a persistent serializer records a
+/// fingerprint of the object's content (32 hex digits of XXH3-128), as the
+/// ndarray serializer does.
+pub const CONTENT_FINGERPRINT_KEY: &str = "xxh3";
+
+/// The fingerprint of a stored result: its payload, canonicalized (maps
+/// sorted, so a `HashMap` in the result fingerprints alike whatever its
+/// order), and each persistent object's identity. An object whose id
+/// records a content fingerprint ([`CONTENT_FINGERPRINT_KEY`]) counts by
+/// it, with its serializer, element type and shape, so that equal results
+/// fingerprint equal wherever they are stored (a copy from a folder to S3
+/// included). Any other object counts by its location too: without a
+/// content hash, two objects of equal description may differ.
 pub(crate) fn result_fingerprint(payload: &[u8], ids: &[PersistentId]) -> Fingerprint {
-    let objects: Vec<_> = ids
+    let payload =
+        Fingerprint::of_msgpack(payload).unwrap_or_else(|_| Fingerprint::of_bytes(payload));
+    let objects: Vec<serde_json::Value> = ids
         .iter()
-        .map(|pid| (&pid.serializer, pid.version, &pid.protocol, &pid.metadata))
+        .map(|pid| match pid.metadata.get(CONTENT_FINGERPRINT_KEY) {
+            Some(content) => serde_json::json!({
+                "serializer": pid.serializer,
+                "content": content,
+                "dtype": pid.metadata.get("dtype"),
+                "shape": pid.metadata.get("shape"),
+            }),
+            None => serde_json::json!({
+                "serializer": pid.serializer,
+                "version": pid.version,
+                "protocol": pid.protocol,
+                "location": pid.location,
+                "metadata": pid.metadata,
+            }),
+        })
         .collect();
-    // Encoding bytes, strings, numbers and JSON maps cannot fail.
-    Fingerprint::of(&(serde_bytes::Bytes::new(payload), objects))
-        .unwrap_or_else(|_| Fingerprint::of_bytes(payload))
+    // Encoding strings, numbers and JSON values cannot fail.
+    Fingerprint::of(&(payload, objects)).unwrap_or(payload)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pid(location: &str, metadata: &serde_json::Value) -> PersistentId {
+        PersistentId {
+            serializer: "s".into(),
+            version: 1,
+            location: location.into(),
+            protocol: "file_protocol".into(),
+            metadata: metadata.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn objects_count_by_content_when_they_say_it_else_by_location() {
+        let payload = [0xd6, 0x46, 0, 0, 0, 0];
+        let hashed = |location, format| {
+            result_fingerprint(
+                &payload,
+                &[pid(
+                    location,
+                    &serde_json::json!({"xxh3": "ab", "dtype": "f8", "format": format}),
+                )],
+            )
+        };
+        assert_eq!(hashed("a.h5", "hdf5"), hashed("b.zarr", "zarr"));
+        let described = |location| {
+            result_fingerprint(&payload, &[pid(location, &serde_json::json!({"width": 3}))])
+        };
+        assert_ne!(described("a"), described("b"));
+        // Map order in the payload does not count.
+        let forward = rmp_serde::to_vec(
+            &[("a", 1), ("b", 2)]
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        )
+        .unwrap();
+        let mut backward = vec![0x82];
+        backward.extend(rmp_serde::to_vec(&"b").unwrap());
+        backward.push(2);
+        backward.extend(rmp_serde::to_vec(&"a").unwrap());
+        backward.push(1);
+        assert_eq!(
+            result_fingerprint(&forward, &[]),
+            result_fingerprint(&backward, &[])
+        );
+    }
 
     #[test]
     fn differences_name_what_changed() {

@@ -12,6 +12,6 @@ mod stored;
 pub use code_version::CodeVersion;
 pub use fingerprint::Fingerprint;
 pub(crate) use key::result_fingerprint;
-pub use key::{NodeKey, Reason, Verdict};
+pub use key::{CONTENT_FINGERPRINT_KEY, NodeKey, Reason, Verdict};
 pub use node::{DryRun, Node, Ran};
 pub use stored::StoredNode;

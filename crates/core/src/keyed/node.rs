@@ -120,12 +120,25 @@ impl<'s> Node<'s> {
     /// order.
     pub fn input<T: Serialize + ?Sized>(mut self, name: &str, value: &T) -> Self {
         match Fingerprint::of(value) {
-            Ok(print) => {
-                self.key.inputs.insert(name.to_owned(), print);
-            }
+            Ok(print) => self.add_input(name.to_owned(), print),
             Err(reason) => self.fail(name, reason),
         }
         self
+    }
+
+    /// Adds one input's fingerprint; a name given twice is an error, not a
+    /// silent replacement.
+    fn add_input(&mut self, name: String, print: Fingerprint) {
+        match self.key.inputs.entry(name) {
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(print);
+            }
+            std::collections::btree_map::Entry::Occupied(entry) => {
+                let reason = "the name is given twice (by `input` or a field of `inputs`)";
+                let name = entry.key().clone();
+                self.fail(&name, reason.to_owned());
+            }
+        }
     }
 
     /// Adds every top-level field of `value` (a struct or a map with
@@ -134,7 +147,11 @@ impl<'s> Node<'s> {
     /// input named `inputs`.
     pub fn inputs<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
         match fields_of(value) {
-            Ok(Some(fields)) => self.key.inputs.extend(fields),
+            Ok(Some(fields)) => {
+                for (name, print) in fields {
+                    self.add_input(name, print);
+                }
+            }
             Ok(None) => return self.input("inputs", value),
             Err(reason) => self.fail("inputs", reason),
         }
@@ -242,16 +259,11 @@ impl<'s> Node<'s> {
         let (mut verdict, stored) = self.verdict_and_record(&key)?;
         if let (Verdict::Fresh, Some(bytes)) = (&verdict, stored) {
             // The record just compared is decoded as it is: one read.
+            // Damaged big data (or big data a racing save replaced) is
+            // recomputed: another record read now could hold another key.
             let decoded = self
                 .storage
-                .decode_record::<T>(&self.workflow, &self.task, &bytes)
-                .or_else(|error| match error {
-                    // Big data replaced by a racing save: read anew.
-                    Error::CorruptRecord { .. } => {
-                        self.storage.read_task::<T>(&self.workflow, &self.task)
-                    }
-                    other => Err(other),
-                });
+                .decode_record::<T>(&self.workflow, &self.task, &bytes);
             match decoded {
                 Ok(value) => return Ok(Ran { value, verdict }),
                 Err(Error::CorruptRecord { reason, .. }) => {
