@@ -31,6 +31,8 @@
 //!   saved (miss) through `Storage::node`, against `cached` and plain
 //!   saves; a node downstream of a 512 MiB array against a plain read, with
 //!   hashing the array in memory beside it.
+//! - W9: single flight on uncontended `cached` calls (200 misses, 200 hits)
+//!   on a folder and on S3, against the same calls without it.
 //!
 //! Set `FUNCTIONFUSE_BENCH_W2_MIB` / `FUNCTIONFUSE_BENCH_W3_MIB` (and `_W5_`,
 //! `_W6_`, `_W7_`, `_W8_`) to shrink a workload for a quick look, and
@@ -67,6 +69,8 @@ mod w6;
 mod w7;
 #[path = "workloads/w8.rs"]
 mod w8;
+#[path = "workloads/w9.rs"]
+mod w9;
 
 /// Interleaved rounds behind each ratio.
 const ROUNDS: usize = 7;
@@ -190,6 +194,9 @@ fn main() {
     }
     if selected("w6") {
         w6(&mut criterion, &criterion_dir);
+    }
+    if selected("w9") {
+        w9(&mut criterion, &criterion_dir);
     }
     if selected("w8") {
         w8(&mut criterion, &criterion_dir);
@@ -415,6 +422,39 @@ fn w6(criterion: &mut Criterion, criterion_dir: &Path) {
             "writer_peak_mib": round(peaks["w6-writer"], 1),
             "in_memory_peak_mib": round(peaks["w6-in-memory"], 1),
             "raw_write_all_peak_mib": round(peaks["w6-raw"], 1),
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+}
+
+/// W9: the cost of single flight on uncontended `cached` calls.
+fn w9(criterion: &mut Criterion, criterion_dir: &Path) {
+    let fixture = w9::Fixture::new(&data_dir("w9"));
+    let (times, by_criterion) = measure(criterion, criterion_dir, "w9", 6, &mut w9::runs(&fixture));
+    let per_call_us = |run: &str| times[run] / w9::CALLS as f64 * 1e6;
+    let mut figures = serde_json::Map::new();
+    for backend in ["file", "s3"] {
+        for kind in ["miss", "hit"] {
+            let plain = per_call_us(&format!("{backend}_{kind}"));
+            let flight = per_call_us(&format!("{backend}_{kind}_single_flight"));
+            figures.insert(format!("{backend}_{kind}_us"), round(plain, 1).into());
+            figures.insert(
+                format!("{backend}_{kind}_single_flight_us"),
+                round(flight, 1).into(),
+            );
+            figures.insert(
+                format!("{backend}_{kind}_added_us"),
+                round(flight - plain, 1).into(),
+            );
+        }
+    }
+    println!(
+        "{}",
+        json!({
+            "workload": "W9",
+            "calls": w9::CALLS,
+            "per_call": figures,
             "interleaved_rounds": ROUNDS,
             "criterion_median_s": by_criterion,
         })
