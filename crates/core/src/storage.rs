@@ -561,14 +561,16 @@ impl Storage {
         F: FnOnce() -> T,
     {
         let started = std::time::Instant::now();
-        let holder = holder_description();
+        // Described only on a miss: a hit costs what it costs without.
+        let mut holder = None;
         loop {
             if let Some(value) = self.stored_for_cached::<T>(workflow, task)? {
                 return Ok(value);
             }
+            let holder = holder.get_or_insert_with(holder_description);
             let attempt = self
                 .backend
-                .try_lease(workflow, task, &holder, options.lease)
+                .try_lease(workflow, task, holder, options.lease)
                 .map_err(|e| self.backend_error(e))?;
             match attempt {
                 None => return self.compute_for_cached(workflow, task, compute),
