@@ -81,3 +81,7 @@ mod large_arrays_guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/keyed.md")]
 mod keyed_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/workers.md")]
+mod workers_guide {}
