@@ -102,6 +102,17 @@ fn start(config: &str, counter: &Path, compute_ms: u64) -> Child {
         .unwrap()
 }
 
+/// A worker that computes for a minute, once it has started computing.
+fn start_holder(config: &str, counter: &Path) -> Child {
+    let holder = start(config, counter, 60_000);
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while computations(counter) == 0 {
+        assert!(Instant::now() < deadline, "the holder never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    holder
+}
+
 fn finish(child: Child) -> String {
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -146,15 +157,7 @@ fn a_killed_holder_is_replaced_by_a_waiter() {
     let (configs, folder) = configs();
     for (kind, config) in &configs {
         let counter = folder.path().join(format!("computations-{kind}"));
-        let mut holder = start(config, &counter, 60_000);
-        let deadline = Instant::now() + Duration::from_mins(1);
-        while computations(&counter) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "{kind}: the holder never started"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let mut holder = start_holder(config, &counter);
         let waiters: Vec<Child> = (0..3).map(|_| start(config, &counter, 100)).collect();
         // Let them find the lease held, then kill the holder mid-computation.
         std::thread::sleep(Duration::from_millis(500));
@@ -201,15 +204,7 @@ fn a_waiter_gives_up_after_its_wait_naming_the_holder() {
     let (configs, folder) = configs();
     for (kind, config) in &configs {
         let counter = folder.path().join(format!("busy-{kind}"));
-        let mut holder = start(config, &counter, 60_000);
-        let deadline = Instant::now() + Duration::from_mins(1);
-        while computations(&counter) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "{kind}: the holder never started"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let mut holder = start_holder(config, &counter);
         let storage = open(config);
         let short = SingleFlight {
             max_wait: Duration::from_millis(300),
