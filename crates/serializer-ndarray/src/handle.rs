@@ -388,12 +388,15 @@ fn open_hdf5<A: Element, Requested>(
         // `cached` recomputes, not a wrong request.
         if error.is::<StoredTypeMismatch>() && !pid.metadata.contains_key("dtype") {
             error
-        } else if error
+        } else if let Some(io) = error
             .chain()
-            .any(<dyn std::error::Error>::is::<std::io::Error>)
+            .find_map(|cause| cause.downcast_ref::<std::io::Error>())
+            && io.kind() != std::io::ErrorKind::NotFound
         {
             // The file system failed (too many open files, permissions):
-            // the result may be fine, and must not be recomputed over.
+            // the result may be fine, and must not be recomputed over. A
+            // file gone meanwhile is missing data (a racing save replaced
+            // it), which a read of the record again resolves.
             StorageFailure::new(format!("cannot open {}", path.display()), error).into()
         } else {
             damaged(path.display().to_string(), format!("damaged: {error:#}")).into()
