@@ -6,27 +6,21 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 /// How [`Storage::cached`](crate::Storage::cached) shares the computation
 /// of a missing result between processes, when switched on with
 /// [`Storage::set_single_flight`](crate::Storage::set_single_flight) or for
 /// one call with
 /// [`Storage::cached_single_flight`](crate::Storage::cached_single_flight).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SingleFlight {
     /// How long a lease lasts without renewal where leases expire (object
     /// stores): a holder renews it every third of this while it computes,
     /// and a holder that died is replaced this long after its last renewal.
-    #[serde(with = "seconds")]
     pub lease: Duration,
     /// How long a process waits for another's computation before giving
     /// up with [`Error::Busy`](crate::Error::Busy).
-    #[serde(with = "seconds")]
     pub max_wait: Duration,
     /// How often a waiting process looks again.
-    #[serde(with = "seconds")]
     pub poll: Duration,
 }
 
@@ -37,27 +31,6 @@ impl Default for SingleFlight {
             max_wait: Duration::from_hours(1),
             poll: Duration::from_millis(100),
         }
-    }
-}
-
-/// Durations in configs as seconds (a float).
-mod seconds {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        value: &Duration,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_f64(value.as_secs_f64())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Duration, D::Error> {
-        let seconds = f64::deserialize(deserializer)?;
-        Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
     }
 }
 

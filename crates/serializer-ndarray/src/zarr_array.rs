@@ -371,12 +371,12 @@ impl Opened {
         let codec_options = request_options(self.s3.as_ref());
         let mut read: anyhow::Result<Vec<A>> =
             Err(anyhow::anyhow!("the S3 protocol did not run the read"));
-        s3_run(self.s3.as_ref(), async {
+        self.s3.block_on(Box::pin(async {
             read = zarr
                 .async_retrieve_array_subset_opt(&subset, &codec_options)
                 .await
                 .map_err(Into::into);
-        });
+        }));
         let values = checked(self.s3.as_ref(), &store, &url, read)?;
         let shape: Vec<usize> = ranges
             .iter()
@@ -412,11 +412,6 @@ impl Opened {
         }
         Ok(array)
     }
-}
-
-/// Runs `future` on the protocol's runtime.
-fn s3_run(s3: &dyn S3Protocol, future: impl std::future::Future<Output = ()> + Send) {
-    s3.block_on(Box::pin(future));
 }
 
 /// The outcome of a read through `store`: the protocol's own failure if

@@ -44,23 +44,15 @@ impl Pair {
     fn misses(&self, single_flight: bool) -> Duration {
         self.run.set(self.run.get() + 1);
         let workflow = format!("miss-{}-{single_flight}", self.run.get());
-        let storage = if single_flight {
-            &self.flight
-        } else {
-            &self.plain
-        };
-        let start = Instant::now();
-        for i in 0..CALLS {
-            std::hint::black_box(
-                storage
-                    .cached(&workflow, &format!("t{i}"), || small(i))
-                    .expect("cached"),
-            );
-        }
-        start.elapsed()
+        self.calls(&workflow, single_flight)
     }
 
     fn hits(&self, single_flight: bool) -> Duration {
+        self.calls("hits", single_flight)
+    }
+
+    /// `CALLS` `cached` calls on tasks `t0`… of `workflow`.
+    fn calls(&self, workflow: &str, single_flight: bool) -> Duration {
         let storage = if single_flight {
             &self.flight
         } else {
@@ -70,7 +62,7 @@ impl Pair {
         for i in 0..CALLS {
             std::hint::black_box(
                 storage
-                    .cached("hits", &format!("t{i}"), || small(i))
+                    .cached(workflow, &format!("t{i}"), || small(i))
                     .expect("cached"),
             );
         }
