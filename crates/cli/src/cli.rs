@@ -95,20 +95,27 @@ pub(crate) enum Command {
         workflows: Vec<String>,
     },
     /// Remove what no record references: orphaned big data, temporaries of
-    /// interrupted writes, folders of interrupted removals.
+    /// interrupted writes, folders of interrupted removals, expired leases
+    /// and stale access marks. With retention options, first remove the
+    /// results they expire.
     ///
-    /// Only what is older than the grace period is touched: younger objects
+    /// Only garbage older than the grace period is touched: younger objects
     /// may belong to a save still in progress. The grace period must be
     /// longer than your longest save.
+    ///
+    /// Example: `ffuse gc --dry-run --older-than 30days --keep-newest 'checkpoint-*=3'
+    /// --max-size 50GiB --protect 'production-*'`
     Gc {
         /// Workflows to clean (default: all, and the storage's own leftovers).
         workflows: Vec<String>,
-        /// Report what would be removed, remove nothing.
+        /// Report what would be removed and the bytes freed, remove nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Leave alone what changed more recently than this (e.g. `30m`, `2h`, `0s`).
+        /// Leave garbage alone that changed more recently than this (e.g. `30m`, `2h`, `0s`).
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         grace: Duration,
+        #[command(flatten)]
+        retention: RetentionArgs,
     },
     /// Copy workflows from one storage to another (file → S3 and back);
     /// arrays are re-stored in the destination's format.
@@ -128,6 +135,33 @@ pub(crate) enum Command {
         /// The shell.
         shell: Shell,
     },
+}
+
+/// Retention rules of `gc`: which results expire.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Retention (results removed by policy)")]
+pub(crate) struct RetentionArgs {
+    /// Remove results saved longer ago than this (e.g. `30days`, `12h`).
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+    pub(crate) older_than: Option<Duration>,
+    /// Keep only the newest COUNT results of the tasks matching PATTERN,
+    /// e.g. `'checkpoint-*=3'` (repeatable).
+    #[arg(long, value_name = "PATTERN=COUNT")]
+    pub(crate) keep_newest: Vec<functionfuse::maintenance::KeepNewest>,
+    /// Cap each workflow's results at this size (e.g. `50GiB`, `500MB`):
+    /// the least recently used go first.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_size: Option<u64>,
+    /// Never touch the workflows matching this glob, neither their results
+    /// nor their garbage (repeatable).
+    #[arg(long, value_name = "WORKFLOW")]
+    pub(crate) protect: Vec<String>,
+}
+
+/// A size like `50GiB`, `500 MB` or `1024`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    parse_size::parse_size(text)
+        .map_err(|error| format!("{error}; write a size such as 50GiB, 500MB or 1024"))
 }
 
 /// How a removal is confirmed.

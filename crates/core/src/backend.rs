@@ -167,6 +167,19 @@ pub trait StorageBackend: Send + Sync + fmt::Debug {
         Ok(None)
     }
 
+    /// Records that `task` was just read: its access mark
+    /// ([`ACCESS_DIR`](crate::names::ACCESS_DIR)`/<task>`, an empty object)
+    /// is written, so its modification time is now. Retention's size cap
+    /// evicts the least recently used results first by it; without marks
+    /// (the default does nothing) a result counts as used when saved.
+    ///
+    /// # Errors
+    /// When the mark cannot be written.
+    fn mark_access(&self, workflow: &str, task: &str) -> anyhow::Result<()> {
+        let _ = (workflow, task);
+        Ok(())
+    }
+
     /// Names of the workflows present (a folder on a file storage, a
     /// prefix with objects on S3), in any order; names that are not valid
     /// workflow names are left out. The default says the

@@ -14,6 +14,7 @@
 //! assert!(error.to_string().contains("unknown storage kind"));
 //! ```
 
+mod access;
 mod backend;
 mod config;
 mod context;
@@ -33,6 +34,7 @@ mod storage;
 pub mod testing;
 pub mod type_names;
 
+pub use access::DEFAULT_ACCESS_RESOLUTION;
 pub use backend::{StorageBackend, StoredObject, check_object_path};
 pub use config::{StorageConfig, storage_factory};
 pub use error::{DamagedObject, Error, Result, StorageFailure, StoredTypeMismatch, Unsupported};

@@ -11,6 +11,16 @@ pub const MAX_NAME_LEN: usize = 255;
 /// The folder of a workflow that holds big data; not usable as a task name.
 pub const BIGDATA_DIR: &str = "bigdata";
 
+/// The hidden folder of a workflow that holds its single-flight leases
+/// (lock files, or lease objects on S3), one per task. Hidden from
+/// listings: task names never start with a dot.
+pub const LEASES_DIR: &str = ".leases";
+
+/// The hidden folder of a workflow that holds its access times: one empty
+/// marker per task read lately, whose modification time is when it was
+/// last read. Retention's size cap evicts by it.
+pub const ACCESS_DIR: &str = ".access";
+
 /// Checks a workflow name.
 ///
 /// # Errors

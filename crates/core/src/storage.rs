@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::access::{AccessTimes, DEFAULT_ACCESS_RESOLUTION};
 use crate::backend::StorageBackend;
 use crate::context::{Context, Mode, Written};
 use crate::error::{Error, Result};
@@ -78,13 +79,20 @@ pub struct Storage {
     always_read: bool,
     limits: Limits,
     single_flight: Option<SingleFlight>,
+    /// Writes access times for retention; `None`: reads are not recorded.
+    access: Option<Arc<AccessTimes>>,
 }
 
 impl Storage {
     /// A storage over `backend` with every persistent serializer linked into the program.
     pub fn new(backend: Box<dyn StorageBackend>) -> Self {
+        let backend: Arc<dyn StorageBackend> = Arc::from(backend);
         Self {
-            backend: Arc::from(backend),
+            access: Some(Arc::new(AccessTimes::new(
+                Arc::clone(&backend),
+                DEFAULT_ACCESS_RESOLUTION,
+            ))),
+            backend,
             pool: Arc::new(SerializerPool::linked()),
             always_read: false,
             limits: Limits::default(),
@@ -114,6 +122,30 @@ impl Storage {
     /// missing result, one computes it and the others wait and read it.
     pub fn set_single_flight(&mut self, single_flight: Option<SingleFlight>) {
         self.single_flight = single_flight;
+    }
+
+    /// How often at most a read of the same task records its access time
+    /// in this process (for retention's size cap, which evicts the least
+    /// recently used first); `None`: reads are not recorded. By default
+    /// [`DEFAULT_ACCESS_RESOLUTION`](crate::DEFAULT_ACCESS_RESOLUTION).
+    pub fn access_resolution(&self) -> Option<std::time::Duration> {
+        self.access.as_ref().map(|access| access.resolution())
+    }
+
+    /// Sets [`access_resolution`](Self::access_resolution). Access times
+    /// are written by a background thread, never on the read path;
+    /// switch them off for a storage this program may only read.
+    pub fn set_access_resolution(&mut self, resolution: Option<std::time::Duration>) {
+        self.access = resolution
+            .map(|resolution| Arc::new(AccessTimes::new(Arc::clone(&self.backend), resolution)));
+    }
+
+    /// Waits until the access times of the reads so far are written.
+    /// Dropping the last clone of a storage does it too.
+    pub fn flush_access_times(&self) {
+        if let Some(access) = &self.access {
+            access.flush();
+        }
     }
 
     /// The backend underneath.
@@ -461,6 +493,11 @@ impl Storage {
             Mode::Read(header.persistent_ids.clone()),
         );
         let (decoded, context) = context.run(|| decode_payload::<T>(record.payload, whole));
+        if decoded.is_ok()
+            && let Some(access) = &self.access
+        {
+            access.note_read(workflow, task);
+        }
         decoded.map_err(|failure| {
             let reason = match failure {
                 PayloadError::Trailing(count) => {

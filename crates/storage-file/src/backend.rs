@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
-use functionfuse_core::names::{BIGDATA_DIR, validate_task, validate_workflow};
+use functionfuse_core::names::{BIGDATA_DIR, LEASES_DIR, validate_task, validate_workflow};
 use functionfuse_core::{
     Protocols, RecordTooLarge, StorageBackend, StoredObject, check_object_path,
 };
@@ -217,6 +217,11 @@ impl StorageBackend for FileBackend {
         crate::lease::try_lease(&dir, task, holder).map(Some)
     }
 
+    fn mark_access(&self, workflow: &str, task: &str) -> anyhow::Result<()> {
+        validate_task(task)?;
+        crate::access::mark(&self.workflow_dir(workflow)?, task)
+    }
+
     fn list(&self, workflow: &str) -> anyhow::Result<Vec<String>> {
         let dir = self.workflow_dir(workflow)?;
         let mut names = list_files(&dir)?;
@@ -275,6 +280,10 @@ impl StorageBackend for FileBackend {
             check_object_path(path)?;
             refuse_linked_folders(&self.root, &format!("{workflow}/{path}"))?;
             let file = dir.join(path);
+            if path.starts_with(&format!("{LEASES_DIR}/")) {
+                crate::lease::remove_unheld(&file)?;
+                continue;
+            }
             match fs::remove_file(&file) {
                 Ok(()) => {}
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {}

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 use functionfuse_core::StoredObject;
-use functionfuse_core::names::BIGDATA_DIR;
+use functionfuse_core::names::{ACCESS_DIR, BIGDATA_DIR, LEASES_DIR};
 
 /// One entry of a folder.
 pub(crate) struct Entry {
@@ -55,17 +55,18 @@ pub(crate) fn entries(folder: &Path) -> anyhow::Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// The files of a workflow folder and of its big-data folder, with paths
-/// relative to the workflow folder.
+/// The files of a workflow folder and of its big-data, lease and access
+/// folders, with paths relative to the workflow folder.
 pub(crate) fn workflow_objects(workflow: &Path) -> anyhow::Result<Vec<StoredObject>> {
     let mut objects = Vec::new();
     for entry in entries(workflow)? {
         if entry.is_dir {
-            if entry.name == BIGDATA_DIR {
-                for object in entries(&workflow.join(BIGDATA_DIR))? {
+            // Big data, lock files and access marks: one level each.
+            if [BIGDATA_DIR, LEASES_DIR, ACCESS_DIR].contains(&entry.name.as_str()) {
+                for object in entries(&workflow.join(&entry.name))? {
                     if !object.is_dir {
                         objects.push(StoredObject {
-                            path: format!("{BIGDATA_DIR}/{}", object.name),
+                            path: format!("{}/{}", entry.name, object.name),
                             size: object.size,
                             modified: object.modified,
                         });

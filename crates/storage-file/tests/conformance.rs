@@ -41,3 +41,46 @@ fn deleting_by_path_refuses_linked_folders() {
     assert!(error.to_string().contains("symbolic link"), "{error:#}");
     assert!(outside.path().join("x.h5").exists());
 }
+
+/// `gc` never removes a lock file a computation holds, however old; once
+/// released and collected, the lease is taken on a new file.
+#[test]
+fn gc_keeps_a_held_lock_file() {
+    use functionfuse_core::maintenance::NoProgress;
+    use functionfuse_core::{LeaseAttempt, Storage};
+    use std::time::Duration;
+
+    let root = tempfile::tempdir().unwrap();
+    let storage = Storage::new(Box::new(FileBackend::new(root.path())));
+    storage.save("wf", "task", &1_u8).unwrap();
+    let ttl = Duration::from_mins(1);
+    let Some(LeaseAttempt::Acquired(held)) = storage
+        .backend()
+        .try_lease("wf", "task", "me", ttl)
+        .unwrap()
+    else {
+        panic!("a fresh lease was not acquired");
+    };
+    let lock_file = root.path().join("wf/.leases/task");
+    storage
+        .collect_garbage(&[], Duration::ZERO, &NoProgress)
+        .unwrap();
+    assert!(lock_file.exists(), "a held lock file was removed");
+    assert!(matches!(
+        storage.backend().try_lease("wf", "task", "other", ttl).unwrap(),
+        Some(LeaseAttempt::Held { holder }) if holder == "me"
+    ));
+    held.release().unwrap();
+    storage
+        .collect_garbage(&[], Duration::ZERO, &NoProgress)
+        .unwrap();
+    assert!(!lock_file.exists(), "a released lock file was kept");
+    assert!(matches!(
+        storage
+            .backend()
+            .try_lease("wf", "task", "other", ttl)
+            .unwrap(),
+        Some(LeaseAttempt::Acquired(_))
+    ));
+    assert!(lock_file.exists());
+}

@@ -142,6 +142,24 @@ impl StorageBackend for S3Backend {
             .block_on(self.bucket.put(&key, record.to_vec()))
     }
 
+    fn mark_access(&self, workflow: &str, task: &str) -> anyhow::Result<()> {
+        validate_task(task)?;
+        let key = format!(
+            "{}{}/{task}",
+            self.workflow_prefix(workflow)?,
+            functionfuse_core::names::ACCESS_DIR
+        );
+        // Not for a record removed since the read: a mark alone would
+        // make a removed workflow's prefix appear again.
+        if !self.exists(workflow, task)? {
+            return Ok(());
+        }
+        // An empty object: its Last-Modified is the access time.
+        self.bucket
+            .runtime
+            .block_on(self.bucket.put(&key, Vec::new()))
+    }
+
     fn try_lease(
         &self,
         workflow: &str,
@@ -153,7 +171,7 @@ impl StorageBackend for S3Backend {
         let key = format!(
             "{}{}/{task}",
             self.workflow_prefix(workflow)?,
-            crate::lease::LEASES_DIR
+            functionfuse_core::names::LEASES_DIR
         );
         crate::lease::try_lease(&self.bucket, &key, holder, ttl).map(Some)
     }

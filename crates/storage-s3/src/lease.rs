@@ -14,10 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::bucket::Bucket;
 
-/// The folder of a workflow's leases: hidden from task listings (task
-/// names never start with a dot), ignored by `verify`, `gc` and `cp`.
-pub(crate) const LEASES_DIR: &str = ".leases";
-
 /// How long a new lease settles before it is read back.
 const SETTLE: Duration = Duration::from_millis(50);
 

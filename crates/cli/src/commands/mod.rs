@@ -37,7 +37,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             workflows,
             dry_run,
             grace,
-        } => gc::run(global, &workflows, dry_run, grace),
+            retention,
+        } => gc::run(global, &workflows, dry_run, grace, retention),
         Command::Cp {
             source,
             destination,

@@ -5,7 +5,8 @@
 //! crash in between, or two writers replacing the same task at once,
 //! leaves big data no record names; interrupted writes leave hidden
 //! temporaries, and an interrupted workflow removal (file storage) a
-//! hidden folder. All of it is garbage once it is older than the *grace
+//! hidden folder. Single-flight leases of crashed holders and the access
+//! marks of removed results stay behind too. All of it is garbage once it is older than the *grace
 //! period*: younger objects may belong to a save still in progress, whose
 //! record is not written yet, and are left alone.
 
@@ -38,6 +39,12 @@ pub enum GarbageKind {
     Temporary,
     /// A hidden folder of an interrupted workflow removal.
     InterruptedRemoval,
+    /// A single-flight lease untouched for longer than the grace period:
+    /// an S3 lease object its holder stopped renewing, or a lock file no
+    /// process holds (one still held is kept when collecting).
+    ExpiredLease,
+    /// The access mark of a task that has no result any more.
+    StaleAccessMark,
 }
 
 /// One piece of garbage: an orphaned file or array, a temporary, a folder.
@@ -178,6 +185,24 @@ impl Storage {
                 ));
             } else {
                 report.young += 1;
+            }
+        }
+        for lease in &layout.leases {
+            if is_old(lease.modified) {
+                report.garbage.push(single(
+                    Some(workflow),
+                    GarbageKind::ExpiredLease,
+                    lease.clone(),
+                ));
+            }
+        }
+        for (task, mark) in &layout.access_marks {
+            if !layout.records.contains_key(task) && is_old(mark.modified) {
+                report.garbage.push(single(
+                    Some(workflow),
+                    GarbageKind::StaleAccessMark,
+                    mark.clone(),
+                ));
             }
         }
         // Every location a record names; the listing came first, so big

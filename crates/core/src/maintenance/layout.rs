@@ -3,7 +3,7 @@
 //! Backends hand out [`StoredObject`]s with paths relative to the
 //! workflow; this module sorts them by the layout every backend shares
 //! (records at the top, big data under `bigdata/`, hidden names for
-//! temporaries) and answers which big data a persistent id owns: the
+//! temporaries, leases under `.leases/`, access marks under `.access/`) and answers which big data a persistent id owns: the
 //! object at its location, or every object under `location/` (a zarr
 //! array is a prefix of many objects).
 
@@ -12,7 +12,7 @@ use std::ops::Bound;
 use std::time::SystemTime;
 
 use crate::backend::StoredObject;
-use crate::names::{BIGDATA_DIR, validate_task};
+use crate::names::{ACCESS_DIR, BIGDATA_DIR, LEASES_DIR, validate_task};
 
 /// What an object of a workflow is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,10 @@ pub(crate) enum ObjectKind {
     BigData,
     /// A hidden temporary of a write (`.tmp-…`, `bigdata/.x.h5.tmp`).
     Temporary,
+    /// A task's single-flight lease (`.leases/<task>`).
+    Lease,
+    /// When a task was last read (`.access/<task>`).
+    AccessMark,
     /// Something other tools put there; maintenance leaves it alone.
     Foreign,
 }
@@ -34,6 +38,8 @@ pub(crate) fn classify(path: &str) -> ObjectKind {
         None if validate_task(path).is_ok() => ObjectKind::Record,
         Some((BIGDATA_DIR, key)) if key.starts_with('.') => ObjectKind::Temporary,
         Some((BIGDATA_DIR, key)) if !key.is_empty() => ObjectKind::BigData,
+        Some((LEASES_DIR, task)) if validate_task(task).is_ok() => ObjectKind::Lease,
+        Some((ACCESS_DIR, task)) if validate_task(task).is_ok() => ObjectKind::AccessMark,
         _ => ObjectKind::Foreign,
     }
 }
@@ -46,6 +52,9 @@ pub(crate) struct Layout {
     /// Key under `bigdata/` → object.
     pub(crate) big_data: BTreeMap<String, StoredObject>,
     pub(crate) temporaries: Vec<StoredObject>,
+    pub(crate) leases: Vec<StoredObject>,
+    /// Task name → its access mark.
+    pub(crate) access_marks: BTreeMap<String, StoredObject>,
 }
 
 impl Layout {
@@ -61,6 +70,11 @@ impl Layout {
                     layout.big_data.insert(key, object);
                 }
                 ObjectKind::Temporary => layout.temporaries.push(object),
+                ObjectKind::Lease => layout.leases.push(object),
+                ObjectKind::AccessMark => {
+                    let task = object.path[ACCESS_DIR.len() + 1..].to_owned();
+                    layout.access_marks.insert(task, object);
+                }
                 ObjectKind::Foreign => {}
             }
         }
@@ -142,6 +156,10 @@ mod tests {
         assert_eq!(classify("bigdata"), ObjectKind::Foreign);
         assert_eq!(classify("bigdata/"), ObjectKind::Foreign);
         assert_eq!(classify("other/x"), ObjectKind::Foreign);
+        assert_eq!(classify(".leases/task"), ObjectKind::Lease);
+        assert_eq!(classify(".access/task"), ObjectKind::AccessMark);
+        assert_eq!(classify(".access/a/b"), ObjectKind::Foreign);
+        assert_eq!(classify(".access/.x"), ObjectKind::Foreign);
     }
 
     #[test]

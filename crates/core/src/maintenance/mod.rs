@@ -4,7 +4,8 @@
 //!
 //! These are methods of [`Storage`](crate::Storage) (`workflows`,
 //! `workflow_summary`, `task_infos`, `inspect_task`, `verify`,
-//! `find_garbage`, `collect_garbage`, `copy_workflows`); the `ffuse` command
+//! `find_garbage`, `collect_garbage`, `find_expired`, `apply_retention`,
+//! `copy_workflows`); the `ffuse` command
 //! line is a thin layer over them.
 //!
 //! `docs/cli.md` shows them at work, from Rust and from the command line.
@@ -14,6 +15,7 @@ mod gc;
 mod layout;
 mod parallel;
 mod progress;
+mod retention;
 mod summary;
 mod verify;
 pub mod view;
@@ -21,5 +23,6 @@ pub mod view;
 pub use copy::{CopyReport, Overwrite};
 pub use gc::{DEFAULT_GRACE, Garbage, GarbageKind, GcReport};
 pub use progress::{NoProgress, Progress};
+pub use retention::{ExpiredResult, Expiry, KeepNewest, Retention, RetentionReport};
 pub use summary::{BigDataInfo, TaskDetail, TaskInfo, WorkflowSummary};
 pub use verify::{Problem, Severity, VerifyReport};

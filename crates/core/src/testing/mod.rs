@@ -23,6 +23,7 @@ pub mod checks;
 mod failures;
 mod faulty;
 pub mod maintenance;
+pub mod retention;
 pub mod serializers;
 
 /// Rewrites the header of the record `workflow/task` from `from` (another
@@ -87,6 +88,12 @@ macro_rules! conformance_tests {
                 maintenance_lists_workflows_tasks_and_sizes,
                 verify_reports_each_damaged_task,
                 gc_removes_old_orphans_and_keeps_the_rest,
+            );
+            $crate::conformance_tests!(@tests $setup, retention;
+                retention_expires_by_count_and_age,
+                retention_size_cap_evicts_the_least_recently_used,
+                retention_leaves_protected_workflows_alone,
+                gc_collects_expired_leases_and_stale_access_marks,
             );
         }
     };
