@@ -33,6 +33,8 @@
 //!   hashing the array in memory beside it.
 //! - W9: single flight on uncontended `cached` calls (200 misses, 200 hits)
 //!   on a folder and on S3, against the same calls without it.
+//! - W10: access marks (retention's record of reads): 200 first reads with
+//!   marking on, against the same reads with it off, on a folder and on S3.
 //!
 //! Set `FUNCTIONFUSE_BENCH_W2_MIB` / `FUNCTIONFUSE_BENCH_W3_MIB` (and `_W5_`,
 //! `_W6_`, `_W7_`, `_W8_`) to shrink a workload for a quick look, and
@@ -55,6 +57,8 @@ mod runs;
 mod s3;
 #[path = "workloads/w1.rs"]
 mod w1;
+#[path = "workloads/w10.rs"]
+mod w10;
 #[path = "workloads/w2.rs"]
 mod w2;
 #[path = "workloads/w3.rs"]
@@ -197,6 +201,9 @@ fn main() {
     }
     if selected("w9") {
         w9(&mut criterion, &criterion_dir);
+    }
+    if selected("w10") {
+        w10(&mut criterion, &criterion_dir);
     }
     if selected("w8") {
         w8(&mut criterion, &criterion_dir);
@@ -455,6 +462,35 @@ fn w9(criterion: &mut Criterion, criterion_dir: &Path) {
             "workload": "W9",
             "calls": w9::CALLS,
             "per_call": figures,
+            "interleaved_rounds": ROUNDS,
+            "criterion_median_s": by_criterion,
+        })
+    );
+}
+
+/// W10: the cost of access marks on reads.
+fn w10(criterion: &mut Criterion, criterion_dir: &Path) {
+    let fixture = w10::Fixture::new(&data_dir("w10"));
+    let (times, by_criterion) =
+        measure(criterion, criterion_dir, "w10", 6, &mut w10::runs(&fixture));
+    let per_read_us = |run: &str| times[run] / w10::READS as f64 * 1e6;
+    let mut figures = serde_json::Map::new();
+    for backend in ["file", "s3"] {
+        let plain = per_read_us(&format!("{backend}_read"));
+        let marked = per_read_us(&format!("{backend}_read_marked"));
+        figures.insert(format!("{backend}_read_us"), round(plain, 1).into());
+        figures.insert(format!("{backend}_read_marked_us"), round(marked, 1).into());
+        figures.insert(
+            format!("{backend}_added_us"),
+            round(marked - plain, 1).into(),
+        );
+    }
+    println!(
+        "{}",
+        json!({
+            "workload": "W10",
+            "reads": w10::READS,
+            "per_read": figures,
             "interleaved_rounds": ROUNDS,
             "criterion_median_s": by_criterion,
         })

@@ -717,6 +717,8 @@ impl Storage {
     pub fn remove_task(&self, workflow: &str, task: &str) -> Result<bool> {
         validate_workflow(workflow)?;
         validate_task(task)?;
+        // Marks of earlier reads land first, not after the removal.
+        self.flush_access_times();
         let ids = self.stored_ids(workflow, task);
         let removed = self
             .backend
@@ -748,6 +750,8 @@ impl Storage {
     /// [`Error::InvalidName`] or [`Error::Backend`].
     pub fn remove_workflow(&self, workflow: &str) -> Result<()> {
         validate_workflow(workflow)?;
+        // A mark written after the removal would bring its prefix back on S3.
+        self.flush_access_times();
         self.backend
             .remove_workflow(workflow)
             .map_err(|e| self.backend_error(e))

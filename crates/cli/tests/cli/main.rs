@@ -10,4 +10,5 @@ mod explain;
 mod gc;
 mod inspect;
 mod remove;
+mod retention;
 mod verify;

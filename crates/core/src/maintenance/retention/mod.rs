@@ -87,6 +87,8 @@ impl Storage {
         policy: &Retention,
     ) -> Result<RetentionReport> {
         policy.validate()?;
+        // This program's own reads count too.
+        self.flush_access_times();
         let now = policy.now.unwrap_or_else(SystemTime::now);
         let mut report = RetentionReport::default();
         for workflow in self.named_or_all(workflows)? {
