@@ -132,15 +132,16 @@ pub fn reseal(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 
 /// What `gc` must call garbage in `workflow` (with no grace period), worked
 /// out independently of it from the layout in docs/format.md: hidden
-/// temporaries, and big data no record's header names, grouped by first
-/// path segment.
+/// temporaries and leases, access marks of tasks without a record, and
+/// big data no record's header names, grouped by first path segment.
 ///
 /// # Panics
 /// When the storage cannot be listed or a record cannot be read.
 pub fn unreferenced(storage: &Storage, workflow: &str) -> std::collections::BTreeSet<String> {
     let mut referenced = std::collections::BTreeSet::new();
-    for task in storage.list_tasks(workflow, "*").expect("list") {
-        let Some(bytes) = storage.backend().get(workflow, &task).expect("get") else {
+    let tasks = storage.list_tasks(workflow, "*").expect("list");
+    for task in &tasks {
+        let Some(bytes) = storage.backend().get(workflow, task).expect("get") else {
             continue;
         };
         let record = functionfuse::record::decode(&bytes).expect("an intact record");
@@ -155,6 +156,12 @@ pub fn unreferenced(storage: &Storage, workflow: &str) -> std::collections::BTre
     let mut garbage = std::collections::BTreeSet::new();
     for object in storage.backend().scan(workflow).expect("scan") {
         let path = object.path;
+        if let Some(task) = path.strip_prefix(".access/") {
+            if !tasks.iter().any(|t| t == task) {
+                garbage.insert(path);
+            }
+            continue;
+        }
         match path.strip_prefix("bigdata/") {
             None if path.starts_with('.') => {
                 garbage.insert(path);
