@@ -437,7 +437,7 @@ fn w6(criterion: &mut Criterion, criterion_dir: &Path) {
 
 /// W9: the cost of single flight on uncontended `cached` calls.
 fn w9(criterion: &mut Criterion, criterion_dir: &Path) {
-    let fixture = w9::Fixture::new(&data_dir("w9"));
+    let fixture = w9::fixture(&data_dir("w9"));
     let (times, by_criterion) = measure(criterion, criterion_dir, "w9", 6, &mut w9::runs(&fixture));
     let per_call_us = |run: &str| times[run] / w9::CALLS as f64 * 1e6;
     let mut figures = serde_json::Map::new();
@@ -470,7 +470,7 @@ fn w9(criterion: &mut Criterion, criterion_dir: &Path) {
 
 /// W10: the cost of access marks on reads.
 fn w10(criterion: &mut Criterion, criterion_dir: &Path) {
-    let fixture = w10::Fixture::new(&data_dir("w10"));
+    let fixture = w10::fixture(&data_dir("w10"));
     let (times, by_criterion) =
         measure(criterion, criterion_dir, "w10", 6, &mut w10::runs(&fixture));
     let per_read_us = |run: &str| times[run] / w10::READS as f64 * 1e6;

@@ -58,3 +58,23 @@ impl Bench {
         }
     }
 }
+
+/// One fixture per backend: over a folder under `base`, and over an S3
+/// prefix of a server started for the workload.
+pub(crate) struct FileAndS3<T> {
+    pub(crate) file: T,
+    pub(crate) s3: T,
+    _bench: Bench,
+}
+
+impl<T> FileAndS3<T> {
+    pub(crate) fn new(base: &Path, name: &str, make: impl Fn(Storage) -> T) -> Self {
+        let bench = Bench::new(base, name);
+        let folder = functionfuse::storage_file::FileBackend::new(base.join("storage"));
+        Self {
+            file: make(Storage::new(Box::new(folder))),
+            s3: make(bench.storage.clone()),
+            _bench: bench,
+        }
+    }
+}

@@ -8,11 +8,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use functionfuse::storage_file::FileBackend;
 use functionfuse::{DEFAULT_ACCESS_RESOLUTION, Storage};
 
 use crate::runs::Run;
-use crate::s3::Bench;
+use crate::s3::FileAndS3;
 use crate::w1::{Small, small};
 
 /// Reads per run.
@@ -52,25 +51,12 @@ impl Reads {
     }
 }
 
-pub(crate) struct Fixture {
-    pub(crate) file: Reads,
-    pub(crate) s3: Reads,
-    _bench: Bench,
-}
+/// The workload's storages.
+pub(crate) type Fixture = FileAndS3<Reads>;
 
-impl Fixture {
-    pub(crate) fn new(base: &Path) -> Self {
-        let bench = Bench::new(base, "w10");
-        let file = Reads::new(Storage::new(Box::new(FileBackend::new(
-            base.join("storage"),
-        ))));
-        let s3 = Reads::new(bench.storage.clone());
-        Self {
-            file,
-            s3,
-            _bench: bench,
-        }
-    }
+/// Its fixture, with the records it reads saved.
+pub(crate) fn fixture(base: &Path) -> Fixture {
+    FileAndS3::new(base, "w10", Reads::new)
 }
 
 /// The runs of W10, marking off before on.

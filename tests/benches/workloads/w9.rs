@@ -6,11 +6,10 @@ use std::cell::Cell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use functionfuse::storage_file::FileBackend;
 use functionfuse::{SingleFlight, Storage};
 
 use crate::runs::Run;
-use crate::s3::Bench;
+use crate::s3::FileAndS3;
 use crate::w1::small;
 
 /// Calls per run.
@@ -70,25 +69,12 @@ impl Pair {
     }
 }
 
-pub(crate) struct Fixture {
-    pub(crate) file: Pair,
-    pub(crate) s3: Pair,
-    _bench: Bench,
-}
+/// The workload's storages.
+pub(crate) type Fixture = FileAndS3<Pair>;
 
-impl Fixture {
-    pub(crate) fn new(base: &Path) -> Self {
-        let bench = Bench::new(base, "w9");
-        let file = Pair::new(Storage::new(Box::new(FileBackend::new(
-            base.join("storage"),
-        ))));
-        let s3 = Pair::new(bench.storage.clone());
-        Self {
-            file,
-            s3,
-            _bench: bench,
-        }
-    }
+/// Its fixture, with the records it reads saved.
+pub(crate) fn fixture(base: &Path) -> Fixture {
+    FileAndS3::new(base, "w9", Pair::new)
 }
 
 /// The runs of W9, plain before single flight.

@@ -138,23 +138,16 @@ fn print_expired(report: &RetentionReport, location: &str) -> anyhow::Result<()>
             )
         );
     }
-    for note in &report.notes {
-        out!("note: {note}");
-    }
     for workflow in &report.protected {
         out!("protected: {workflow}");
     }
-    let verb = if report.removed {
-        "removed"
-    } else {
-        "would remove"
+    let summary = Summary {
+        removed: report.removed,
+        count: report.count(),
+        bytes: report.bytes(),
+        notes: &report.notes,
     };
-    out!(
-        "{verb} {} ({}) from {location}",
-        output::count(report.count(), "expired result"),
-        output::size(report.bytes()),
-    );
-    Ok(())
+    summary.print("expired result", location)
 }
 
 /// The rule that expired a result, as the table shows it.
@@ -196,19 +189,13 @@ fn print_garbage(report: &GcReport, grace: Duration, location: &str) -> anyhow::
             output::table(&["KIND", "WORKFLOW", "PATH", "SIZE", "AGE"], &[3], rows)
         );
     }
-    for note in &report.notes {
-        out!("note: {note}");
-    }
-    let verb = if report.removed {
-        "removed"
-    } else {
-        "would remove"
+    let summary = Summary {
+        removed: report.removed,
+        count: report.count(),
+        bytes: report.bytes(),
+        notes: &report.notes,
     };
-    out!(
-        "{verb} {} ({}) from {location}",
-        output::count(report.count(), "unreferenced item"),
-        output::size(report.bytes()),
-    );
+    summary.print("unreferenced item", location)?;
     if report.young > 0 {
         out!(
             "kept {} younger than the grace period ({}): a save in progress may still commit them",
@@ -217,4 +204,31 @@ fn print_garbage(report: &GcReport, grace: Duration, location: &str) -> anyhow::
         );
     }
     Ok(())
+}
+
+/// The last lines of a report: its notes, and what went or would go.
+struct Summary<'a> {
+    removed: bool,
+    count: usize,
+    bytes: u64,
+    notes: &'a [String],
+}
+
+impl Summary<'_> {
+    fn print(&self, what: &str, location: &str) -> anyhow::Result<()> {
+        for note in self.notes {
+            out!("note: {note}");
+        }
+        let verb = if self.removed {
+            "removed"
+        } else {
+            "would remove"
+        };
+        out!(
+            "{verb} {} ({}) from {location}",
+            output::count(self.count, what),
+            output::size(self.bytes),
+        );
+        Ok(())
+    }
 }
