@@ -27,6 +27,9 @@ pub const DEFAULT_ACCESS_RESOLUTION: Duration = Duration::from_mins(10);
 /// Marks waiting to be written before new ones are dropped.
 const QUEUE: usize = 4096;
 
+/// Tasks remembered as marked before those due again anyway are forgotten.
+const FORGET_AT: usize = 1 << 16;
+
 enum Message {
     Mark {
         workflow: String,
@@ -40,9 +43,50 @@ enum Message {
 pub(crate) struct AccessTimes {
     backend: Arc<dyn StorageBackend>,
     resolution: Duration,
-    /// When this process last marked each (workflow, task).
-    marked: Mutex<HashMap<(String, String), Instant>>,
+    marked: Mutex<Marked>,
     writer: Mutex<Option<Writer>>,
+}
+
+/// When this process last marked each task, by workflow and task (looked
+/// up by `&str`, so a read marked lately allocates nothing).
+#[derive(Default)]
+struct Marked {
+    by_workflow: HashMap<String, HashMap<String, Instant>>,
+    count: usize,
+    /// `count` at which entries older than the resolution are dropped: a
+    /// long-running reader of many tasks must not grow the map for ever.
+    forget_at: usize,
+}
+
+impl Marked {
+    /// Whether `task` is due a mark at `now`; if so, it counts as marked.
+    fn due(&mut self, workflow: &str, task: &str, now: Instant, resolution: Duration) -> bool {
+        let recent = |last: &Instant| now.duration_since(*last) < resolution;
+        if let Some(tasks) = self.by_workflow.get_mut(workflow) {
+            match tasks.get_mut(task) {
+                Some(last) if recent(last) => return false,
+                Some(last) => *last = now,
+                None => {
+                    tasks.insert(task.to_owned(), now);
+                    self.count += 1;
+                }
+            }
+        } else {
+            let tasks = HashMap::from([(task.to_owned(), now)]);
+            self.by_workflow.insert(workflow.to_owned(), tasks);
+            self.count += 1;
+        }
+        if self.count >= self.forget_at.max(FORGET_AT) {
+            for tasks in self.by_workflow.values_mut() {
+                tasks.retain(|_, last| recent(last));
+            }
+            self.by_workflow.retain(|_, tasks| !tasks.is_empty());
+            self.count = self.by_workflow.values().map(HashMap::len).sum();
+            // What is left is recent: wait for as many again before looking.
+            self.forget_at = 2 * self.count;
+        }
+        true
+    }
 }
 
 struct Writer {
@@ -56,7 +100,7 @@ impl AccessTimes {
         Self {
             backend,
             resolution,
-            marked: Mutex::new(HashMap::new()),
+            marked: Mutex::new(Marked::default()),
             writer: Mutex::new(None),
         }
     }
@@ -68,17 +112,13 @@ impl AccessTimes {
     /// Notes that `task` was read; queues its mark unless this process
     /// marked it within the resolution. Never blocks on the storage.
     pub(crate) fn note_read(&self, workflow: &str, task: &str) {
-        let now = Instant::now();
-        {
-            let mut marked = self.marked.lock().unwrap_or_else(PoisonError::into_inner);
-            let key = (workflow.to_owned(), task.to_owned());
-            if marked
-                .get(&key)
-                .is_some_and(|last| now.duration_since(*last) < self.resolution)
-            {
-                return;
-            }
-            marked.insert(key, now);
+        let due = self
+            .marked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .due(workflow, task, Instant::now(), self.resolution);
+        if !due {
+            return;
         }
         let message = Message::Mark {
             workflow: workflow.to_owned(),
@@ -171,5 +211,32 @@ fn write_marks(backend: &dyn StorageBackend, queue: &Receiver<Message>) {
                 let _ = done.send(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_is_due_once_per_resolution_and_old_entries_are_forgotten() {
+        let resolution = Duration::from_mins(10);
+        let start = Instant::now();
+        let mut marked = Marked::default();
+        assert!(marked.due("w", "a", start, resolution));
+        assert!(!marked.due("w", "a", start + Duration::from_mins(9), resolution));
+        assert!(marked.due("w", "a", start + Duration::from_mins(10), resolution));
+        assert!(marked.due("v", "a", start, resolution));
+        assert_eq!(marked.count, 2);
+
+        // Many tasks read once, long ago, then one more that reaches the
+        // threshold: the old go.
+        for index in 0..FORGET_AT - 3 {
+            marked.due("many", &index.to_string(), start, resolution);
+        }
+        let later = start + Duration::from_hours(1);
+        assert!(marked.due("w", "new", later, resolution));
+        assert_eq!(marked.count, 1);
+        assert!(marked.due("many", "0", later, resolution));
     }
 }
