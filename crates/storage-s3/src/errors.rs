@@ -10,7 +10,9 @@ pub(crate) enum Failure {
     NotFound,
     /// `NoSuchBucket`.
     NoBucket,
-    /// 412: a conditional request's condition failed (the object exists).
+    /// 412: a conditional request's condition failed (the object exists),
+    /// or 409 `ConditionalRequestConflict`: a conditional write racing
+    /// another on the same key lost (AWS asks to retry; the race is lost).
     Exists,
     /// 416: a byte range outside the object.
     InvalidRange,
@@ -36,7 +38,9 @@ where
             match (service.err().code(), status) {
                 (Some("NoSuchBucket"), _) => Failure::NoBucket,
                 (Some("NoSuchKey"), _) | (_, 404) => Failure::NotFound,
-                (Some("PreconditionFailed"), _) | (_, 412) => Failure::Exists,
+                (Some("PreconditionFailed" | "ConditionalRequestConflict"), _) | (_, 412) => {
+                    Failure::Exists
+                }
                 (Some("InvalidRange"), _) | (_, 416) => Failure::InvalidRange,
                 (Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"), _)
                 | (_, 403) => Failure::Denied,
@@ -127,4 +131,38 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
         cause = error.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::put_object::PutObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    use super::*;
+
+    fn service_error(code: &str, status: u16) -> SdkError<PutObjectError, HttpResponse> {
+        let error = PutObjectError::generic(ErrorMetadata::builder().code(code).build());
+        let status = status.try_into().expect("a status code");
+        SdkError::service_error(error, HttpResponse::new(status, SdkBody::empty()))
+    }
+
+    #[test]
+    fn a_lost_conditional_write_is_not_a_failure() {
+        assert_eq!(
+            classify(&service_error("PreconditionFailed", 412)),
+            Failure::Exists
+        );
+        // AWS answers a conditional write racing another on the key so.
+        assert_eq!(
+            classify(&service_error("ConditionalRequestConflict", 409)),
+            Failure::Exists
+        );
+        assert_eq!(classify(&service_error("Conflict", 409)), Failure::Other);
+        assert_eq!(
+            classify(&service_error("NoSuchKey", 404)),
+            Failure::NotFound
+        );
+    }
 }

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bucket::Bucket;
 
+/// The shortest time between two renewals of a lease.
+const MIN_RENEW_EVERY: Duration = Duration::from_millis(100);
+
 /// How long a new lease settles before it is read back.
 const SETTLE: Duration = Duration::from_millis(50);
 
@@ -28,14 +31,16 @@ struct LeaseBody {
 fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 fn body(holder: &str, token: &str, ttl: Duration) -> Vec<u8> {
     let lease = LeaseBody {
         holder: holder.to_owned(),
         token: token.to_owned(),
-        expires_ns: now_ns().saturating_add(ttl.as_nanos() as u64),
+        expires_ns: now_ns().saturating_add(u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX)),
     };
     serde_json::to_vec(&lease).unwrap_or_default()
 }
@@ -118,7 +123,8 @@ struct S3Lease {
 
 impl Lease for S3Lease {
     fn renew_every(&self) -> Option<Duration> {
-        Some(self.ttl / 3)
+        // Not a busy loop of PUTs for a lease of (almost) zero.
+        Some((self.ttl / 3).max(MIN_RENEW_EVERY))
     }
 
     fn renew(&self) -> anyhow::Result<()> {
