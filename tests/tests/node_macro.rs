@@ -53,6 +53,54 @@ mod edited {
     }
 }
 
+/// One parameter, one predicate, one argument: on one line each.
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod single {
+    #[functionfuse::node]
+    pub(crate) fn first<T>(rows: &[T]) -> Option<(T,)> where T: Clone {
+        rows.first().cloned().map(|row| (row,))
+    }
+
+    #[functionfuse::node]
+    pub(crate) fn width(row: u8) -> usize {
+        let tuple = (row,);
+        std::mem::size_of_val(&tuple)
+    }
+}
+
+/// The same, as rustfmt breaks long lines: a trailing comma after each
+/// lone item, which means nothing.
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod single_broken {
+    #[functionfuse::node]
+    pub(crate) fn first<T,>(
+        rows: &[T],
+    ) -> Option<(T,)>
+    where
+        T: Clone,
+    {
+        rows.first().cloned().map(
+            |row| (row,),
+        )
+    }
+
+    /// A 1-tuple's comma means something: `(row)` is a `u8`.
+    #[functionfuse::node]
+    #[allow(unused_parens)]
+    pub(crate) fn width(row: u8) -> usize {
+        let tuple = (row);
+        std::mem::size_of_val(&tuple)
+    }
+}
+
+#[test]
+fn trailing_commas_of_lone_items_are_formatting_and_tuples_are_not() {
+    assert_eq!(single::FIRST_VERSION, single_broken::FIRST_VERSION);
+    assert_ne!(single::WIDTH_VERSION, single_broken::WIDTH_VERSION);
+}
+
 #[test]
 fn formatting_and_comments_keep_the_version_and_edits_change_it() {
     assert_eq!(original::SCALE_VERSION, reformatted::SCALE_VERSION);

@@ -44,13 +44,23 @@ fn expand(
     let function: ItemFn = syn::parse2(item)?;
     let callees = callees(args)?;
     let signature = &function.sig;
-    let (generics, inputs, output, body) = (
-        &signature.generics,
-        &signature.inputs,
-        &signature.output,
-        &function.block,
-    );
-    let where_clause = &generics.where_clause;
+    // Trailing commas of the signature's lists are formatting: rustfmt
+    // adds one to every list it breaks over lines.
+    let mut generics = signature.generics.clone();
+    if generics.params.trailing_punct() {
+        generics.params.pop_punct();
+    }
+    let mut where_clause = generics.where_clause.clone();
+    if let Some(clause) = &mut where_clause
+        && clause.predicates.trailing_punct()
+    {
+        clause.predicates.pop_punct();
+    }
+    let mut inputs = signature.inputs.clone();
+    if inputs.trailing_punct() {
+        inputs.pop_punct();
+    }
+    let (output, body) = (&signature.output, &function.block);
     // Tokens carry no whitespace or comments; the commas rustfmt adds or
     // removes are dropped too: formatting cannot change the version.
     let tokens = [
@@ -93,10 +103,19 @@ fn expand(
 }
 
 /// `tokens` without the commas formatting decides: a comma that ends a
-/// list of several items (`f(a, b,)`, the last field of a vertical list;
-/// not the one of a 1-tuple `(x,)`, which means something) and a comma
-/// after a braced block (`x => { … },`).
+/// list (`f(a, b,)`, `f(\n    long_argument,\n)`, the last field of a
+/// vertical list; not the one of a 1-tuple `(x,)`, which means something)
+/// and a comma after a braced block (`x => { … },`).
 fn normalized(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    normalized_list(tokens, false)
+}
+
+/// [`normalized`] of a group's tokens; `lone_trailing`: a trailing comma
+/// after a single item is formatting too (anything but a tuple).
+fn normalized_list(
+    tokens: proc_macro2::TokenStream,
+    lone_trailing: bool,
+) -> proc_macro2::TokenStream {
     use proc_macro2::{Delimiter, Group, TokenTree};
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let is_comma =
@@ -105,7 +124,7 @@ fn normalized(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let mut kept = Vec::with_capacity(trees.len());
     for (index, tree) in trees.iter().enumerate() {
         let is_comma = is_comma(tree);
-        let last = index + 1 == trees.len() && commas > 1;
+        let last = index + 1 == trees.len() && (commas > 1 || lone_trailing);
         let after_block = index > 0
             && matches!(&trees[index - 1], TokenTree::Group(group) if group.delimiter() == Delimiter::Brace);
         if is_comma && (last || after_block) {
@@ -113,7 +132,9 @@ fn normalized(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         }
         kept.push(match tree {
             TokenTree::Group(group) => {
-                let mut inner = Group::new(group.delimiter(), normalized(group.stream()));
+                let tuple = group.delimiter() == Delimiter::Parenthesis && !calls(&trees[..index]);
+                let mut inner =
+                    Group::new(group.delimiter(), normalized_list(group.stream(), !tuple));
                 inner.set_span(group.span());
                 TokenTree::Group(inner)
             }
@@ -121,6 +142,29 @@ fn normalized(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         });
     }
     kept.into_iter().collect()
+}
+
+/// Whether parentheses after `before` are arguments (a call, a macro, a
+/// tuple struct or variant), not a tuple: they follow a name that is not
+/// a keyword, a `!`, or the `>` of generic arguments (not of `->`).
+fn calls(before: &[proc_macro2::TokenTree]) -> bool {
+    use proc_macro2::TokenTree;
+    /// Keywords a tuple may follow.
+    const BEFORE_TUPLES: &[&str] = &[
+        "let", "return", "in", "match", "if", "while", "for", "mut", "ref", "move", "else",
+        "break", "yield", "as", "dyn", "impl",
+    ];
+    match before {
+        [.., TokenTree::Ident(name)] => !BEFORE_TUPLES.contains(&name.to_string().as_str()),
+        [.., TokenTree::Punct(bang)] if bang.as_char() == '!' => true,
+        [.., TokenTree::Punct(arrow), TokenTree::Punct(close)]
+            if close.as_char() == '>' && arrow.as_char() == '-' =>
+        {
+            false
+        }
+        [.., TokenTree::Punct(close)] => close.as_char() == '>',
+        _ => false,
+    }
 }
 
 /// The paths of `uses(a, b::c)`, the attribute's only argument.

@@ -10,7 +10,7 @@ use super::fingerprint::{Fingerprint, fields_of};
 use super::key::{NodeKey, Reason, Verdict, result_fingerprint};
 use crate::error::{Error, Result};
 use crate::names::{validate_task, validate_workflow};
-use crate::record;
+use crate::record::{self, RecordHeader};
 use crate::storage::Storage;
 
 /// A keyed node of a workflow, from [`Storage::node`]: name its inputs,
@@ -317,6 +317,20 @@ impl<'s> Node<'s> {
         let mut key = self.key.clone();
         let mut missing = Vec::new();
         for upstream in &self.upstream {
+            // The header alone when it holds the fingerprint (results of
+            // nodes): a large upstream record is not read whole.
+            let header = self
+                .storage
+                .stored_header(&self.workflow, upstream)
+                .map_err(|e| self.storage.backend_error(e))?;
+            if let Some(Ok(RecordHeader {
+                fingerprint: Some(print),
+                ..
+            })) = header
+            {
+                key.upstream.insert(upstream.clone(), print);
+                continue;
+            }
             match self.storage.fetch_record(&self.workflow, upstream)? {
                 None => missing.push(upstream.clone()),
                 Some(bytes) => {

@@ -70,9 +70,13 @@ impl Storage {
     /// [`Error::Backend`](crate::Error::Backend).
     pub fn explain_workflow(&self, workflow: &str, pattern: &str) -> Result<Vec<StoredNode>> {
         let pattern = task_pattern(pattern)?;
+        let tasks = self.list_tasks(workflow, "*")?;
+        // Concurrently: on S3 each record is a request.
+        let records =
+            crate::maintenance::parallel::map(&tasks, |task| self.fetch_record(workflow, task));
         let mut entries = BTreeMap::new();
-        for task in self.list_tasks(workflow, "*")? {
-            let Some(bytes) = self.fetch_record(workflow, &task)? else {
+        for (task, bytes) in tasks.into_iter().zip(records) {
+            let Some(bytes) = bytes? else {
                 continue; // removed meanwhile
             };
             let entry = match record::decode(&bytes) {

@@ -13,7 +13,7 @@
 mod copy;
 mod gc;
 mod layout;
-mod parallel;
+pub(crate) mod parallel;
 mod progress;
 mod retention;
 mod summary;
