@@ -5,6 +5,7 @@
 //! file is reported as damage, never returned as values.
 
 use crate::element::Element;
+use crate::error::ArrayError;
 
 // The check is defined over little-endian bytes and computed over the
 // elements as they lie in memory.
@@ -13,6 +14,28 @@ compile_error!("functionfuse-serializer-ndarray supports little-endian targets o
 
 /// Arrays at least this large are checked on two threads.
 const SPLIT_FROM_BYTES: usize = 8 << 20;
+
+/// Why data whose CRC-32C is `computed` is damaged, when the record's
+/// (`recorded`, if any) differs.
+pub(crate) fn mismatch(computed: u32, recorded: Option<u32>) -> Option<String> {
+    recorded.filter(|&recorded| recorded != computed).map(|recorded| {
+        format!(
+            "its data fails the integrity check (CRC-32C {computed:#010x}, the record says {recorded:#010x})"
+        )
+    })
+}
+
+/// [`mismatch`] as the damage of the data at `location`.
+pub(crate) fn verify(
+    location: &str,
+    computed: u32,
+    recorded: Option<u32>,
+) -> Result<(), ArrayError> {
+    match mismatch(computed, recorded) {
+        Some(reason) => Err(ArrayError::damaged(location, format!("damaged: {reason}"))),
+        None => Ok(()),
+    }
+}
 
 /// The check of `values` (a C-order array's elements).
 pub(crate) fn of<A: Element>(values: &[A]) -> u32 {

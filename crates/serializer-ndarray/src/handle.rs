@@ -205,10 +205,12 @@ impl<A: Element> ArrayHandle<A> {
         }
     }
 
-    /// Reads the whole array into `out`, which must have its shape: no
-    /// allocation, and on a file storage the bytes go straight from the
-    /// file into `out` (checked against the record's checksum on the other
-    /// core meanwhile). The way to read the same task again and again.
+    /// Reads the whole array into `out`, which must have its shape. From an
+    /// HDF5 file into an `out` in standard (C) order, the bytes go straight
+    /// into `out`, nothing allocated (checked against the record's checksum
+    /// on the other core meanwhile): the way to read the same task again
+    /// and again. Zarr, or another memory order, is read into a new array
+    /// and copied in.
     ///
     /// # Errors
     /// [`ArrayError::Shape`] when `out` has another shape; then as
@@ -243,8 +245,9 @@ impl<A: Element> ArrayHandle<A> {
     /// A contiguous HDF5 dataset reads only the selected elements (rows
     /// close together in one request); a chunked one reads the hyperslab
     /// through libhdf5. A zarr array fetches, concurrently, the chunks of
-    /// the slice's bounding box: with a step larger than a chunk, chunks
-    /// between the selected indices are fetched too.
+    /// the slice's bounding box, in boxes of at most 64 MiB (or one row of
+    /// chunks) kept in memory one at a time: with a step larger than a
+    /// chunk, chunks between the selected indices are fetched too.
     ///
     /// # Errors
     /// [`ArrayError::OutOfBounds`] for a slice that does not fit the
@@ -254,18 +257,15 @@ impl<A: Element> ArrayHandle<A> {
         I: SliceArg<IxDyn>,
     {
         let selection = Selection::new(self.shape(), info.as_ref())?;
-        let (region, strided) = if selection.len() == 0 {
+        let region = if selection.len() == 0 {
             // Nothing to read; the empty region keeps the result's shape.
             let counts: Vec<usize> = selection.axes.iter().map(|axis| axis.count).collect();
-            (ArrayD::from_shape_vec(counts, Vec::new()).ok(), true)
+            ArrayD::default(counts)
         } else {
-            (None, matches!(self.source.as_ref(), Source::Hdf5(_)))
+            self.read_region(&selection.axes)?
         };
-        let region = match region {
-            Some(region) => region,
-            None => self.read_region(&selection.axes)?,
-        };
-        let sliced = region.slice_move(selection.in_memory::<I::OutDim>(strided)?);
+        // The region holds the selected indices, in stored order.
+        let sliced = region.slice_move(selection.in_memory::<I::OutDim>(true)?);
         // A view of a larger box (zarr, with steps) or with negative
         // strides becomes a compact array of its own.
         Ok(if sliced.is_standard_layout() {
@@ -275,20 +275,13 @@ impl<A: Element> ArrayHandle<A> {
         })
     }
 
-    /// Reads the region `axes` select: with the steps from an HDF5 file,
-    /// as the bounding box of whole rows of chunks from zarr.
+    /// Reads the indices `axes` select, with their steps, in stored order.
     fn read_region(&self, axes: &[AxisRead]) -> Result<ArrayD<A>, ArrayError> {
         match self.source.as_ref() {
             Source::Hdf5(opened) => opened
                 .read_region(axes)
                 .map_err(|error| self.damaged_unless_storage(error)),
-            Source::Zarr(opened) => {
-                let ranges: Vec<_> = axes
-                    .iter()
-                    .map(|axis| axis.start as u64..(axis.start + axis.span()) as u64)
-                    .collect();
-                opened.read_box(&ranges).map_err(ArrayError::from_anyhow)
-            }
+            Source::Zarr(opened) => opened.read_stepped(axes).map_err(ArrayError::from_anyhow),
         }
     }
 
@@ -325,7 +318,8 @@ impl<A: Element> ArrayHandle<A> {
     ///
     /// # Errors
     /// [`ArrayError::Unsupported`] for a zarr array, a chunked or
-    /// compressed dataset, or `bool` elements (read them instead);
+    /// compressed dataset, `bool` elements, or data the file does not
+    /// align for the element type (read them instead);
     /// [`ArrayError::Storage`] when the file cannot be mapped.
     pub fn map(&self) -> Result<MappedArray<A>, ArrayError> {
         let Source::Hdf5(opened) = self.source.as_ref() else {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context as _, bail, ensure};
+use functionfuse_core::StorageFailure;
 use hdf5::filters::Filter;
 use hdf5::plist::dataset_create::{AllocTime, FillTime};
 use hdf5::types::VarLenUnicode;
@@ -188,7 +189,12 @@ impl BlockWriter {
                 let row_bytes = (shape[1..].iter().product::<usize>() * size_of::<A>()) as u64;
                 drop(dataset);
                 file.close()?;
-                let file = std::fs::OpenOptions::new().write(true).open(path)?;
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|error| {
+                        StorageFailure::new(format!("cannot open {}", path.display()), error)
+                    })?;
                 BlockTarget::Raw {
                     file,
                     offset,
@@ -221,7 +227,9 @@ impl BlockWriter {
                     .as_slice()
                     .context("a standard-layout block is contiguous")?;
                 let at = offset + self.rows_written as u64 * row_bytes;
-                file.write_all_at(bytemuck::cast_slice(values), at)?;
+                // A full disk is the storage failing, not the format.
+                file.write_all_at(bytemuck::cast_slice(values), at)
+                    .map_err(|error| StorageFailure::new("cannot write array rows", error))?;
             }
             BlockTarget::Library { dataset, .. } => {
                 let mut selection: Vec<SliceOrIndex> = vec![SliceOrIndex::SliceCount {
@@ -316,9 +324,10 @@ impl Opened {
                 "the file holds shape {shape:?}, the record says {expected:?}"
             );
         }
-        let len = shape
+        // Checked: a damaged file may claim any shape.
+        let bytes = shape
             .iter()
-            .try_fold(1_usize, |len, &extent| len.checked_mul(extent))
+            .try_fold(size_of::<A>(), |bytes, &extent| bytes.checked_mul(extent))
             .with_context(|| format!("shape {shape:?} overflows"))?;
         let chunk = dataset.chunk();
         let raw_offset = dataset.offset().filter(|_| {
@@ -327,7 +336,7 @@ impl Opened {
                 && !dataset.is_scalar()
                 && dataset.filters().is_empty()
                 && dtype.byte_order() == hdf5::datatype::ByteOrder::LittleEndian
-                && dataset.storage_size() == (len * size_of::<A>()) as u64
+                && dataset.storage_size() == bytes as u64
         });
         let access = match raw_offset {
             Some(offset) => {
@@ -428,13 +437,10 @@ impl Opened {
 
 /// Fails when the `computed` check differs from the `recorded` one.
 pub(crate) fn check(computed: u32, recorded: Option<u32>) -> anyhow::Result<()> {
-    if let Some(recorded) = recorded {
-        ensure!(
-            computed == recorded,
-            "its data fails the integrity check (CRC-32C {computed:#010x}, the record says {recorded:#010x})"
-        );
+    match checksum::mismatch(computed, recorded) {
+        Some(reason) => bail!(reason),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -105,20 +105,10 @@ impl<A: Element> MappedArray<A> {
     /// # Errors
     /// [`ArrayError::Damaged`] when they differ.
     pub fn verify(&self) -> Result<(), ArrayError> {
-        let Some(recorded) = self.checksum else {
+        if self.checksum.is_none() {
             return Ok(());
-        };
-        let computed = checksum::of(self.raw());
-        if computed == recorded {
-            Ok(())
-        } else {
-            Err(ArrayError::damaged(
-                self.path.clone(),
-                format!(
-                    "damaged: its data fails the integrity check (CRC-32C {computed:#010x}, the record says {recorded:#010x})"
-                ),
-            ))
         }
+        checksum::verify(&self.path, checksum::of(self.raw()), self.checksum)
     }
 }
 

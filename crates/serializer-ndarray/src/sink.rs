@@ -51,7 +51,7 @@ impl<A: Element> Sink<A> {
         let target = if let Some(file) = protocols.file() {
             let file = file.create("h5").map_err(ArrayError::from_anyhow)?;
             let writer = hdf5_file::BlockWriter::create::<A>(file.temp_path(), shape, options)
-                .map_err(ArrayError::Format)?;
+                .map_err(ArrayError::from_anyhow)?;
             Target::File { file, writer }
         } else if let Some(s3) = shared_s3(protocols) {
             let location = format!(
@@ -60,7 +60,7 @@ impl<A: Element> Sink<A> {
                 zarr_array::ZARR_SUFFIX
             );
             let writer = zarr_array::BlockWriter::create(&s3, &location, shape, options)
-                .map_err(ArrayError::Format)?;
+                .map_err(ArrayError::from_anyhow)?;
             Target::Zarr {
                 location,
                 writer: Box::new(writer),
@@ -138,7 +138,7 @@ impl<A: Element> Sink<A> {
         let checks = self.checksum.checks();
         match self.target {
             Target::File { file, writer } => {
-                writer.finish().map_err(ArrayError::Format)?;
+                writer.finish().map_err(ArrayError::from_anyhow)?;
                 let location = file
                     .commit()
                     .map_err(|failure| ArrayError::Storage(failure.into()))?;

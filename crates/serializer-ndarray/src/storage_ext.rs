@@ -56,9 +56,10 @@ pub trait ArrayStorage {
     /// As [`Storage::read_task`].
     fn open_array<A: Element>(&self, workflow: &str, task: &str) -> Result<ArrayHandle<A>>;
 
-    /// Reads the array `task` saved into `out`, which must have its shape:
-    /// no allocation, and on a file storage the bytes go straight from the
-    /// file into `out`.
+    /// Reads the array `task` saved into `out`, which must have its shape.
+    /// On a file storage, with `out` in standard (C) order, the bytes go
+    /// straight from the file into `out` and nothing is allocated; zarr,
+    /// or another memory order, is read into a new array and copied in.
     ///
     /// # Errors
     /// As [`Storage::read_task`]; [`Error::Serializer`] holding an

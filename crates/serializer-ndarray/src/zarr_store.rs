@@ -215,7 +215,7 @@ impl AsyncListableStorageTraits for ProtocolStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use functionfuse_core::{S3Protocol, StorageBackend};
@@ -226,7 +226,7 @@ mod tests {
     use super::ProtocolStore;
 
     /// The big-data protocol of a fresh prefix of the test server's bucket.
-    fn protocol() -> Arc<dyn S3Protocol> {
+    pub(crate) fn protocol() -> Arc<dyn S3Protocol> {
         let server = S3Server::shared().unwrap();
         let backend = S3Backend::open(S3Options {
             path: format!("{TEST_BUCKET}/store-{}", uuid::Uuid::new_v4().simple()),

@@ -514,6 +514,19 @@ fn contiguous_hdf5_arrays_map_without_reading() {
     let mapped = files.open_array::<f64>(WF, "cube").unwrap().map().unwrap();
     assert_eq!(mapped.view(), array.clone().into_dyn());
     mapped.verify().unwrap();
+    drop(mapped);
+    // A flipped byte in the data (most of the file): mapped as it is,
+    // caught by verify.
+    let path = files.open_array::<f64>(WF, "cube").unwrap().location();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let mapped = files.open_array::<f64>(WF, "cube").unwrap().map().unwrap();
+    assert_ne!(mapped.view(), array.clone().into_dyn());
+    let error = mapped.verify().unwrap_err();
+    assert!(matches!(error, ArrayError::Damaged(_)), "{error}");
+    assert!(error.to_string().contains("integrity check"), "{error}");
     // What cannot be mapped says what to do instead.
     files
         .save_array_with(
