@@ -119,8 +119,13 @@ pub trait S3Protocol: Send + Sync + fmt::Debug {
 }
 
 impl dyn S3Protocol + '_ {
-    /// Runs one operation of this protocol to completion.
-    fn run<'a, T: Send + 'a>(
+    /// Runs `operation` (a request of this protocol, or any future that
+    /// makes them, such as a zarrs read) to completion on the protocol's
+    /// runtime, and returns its result.
+    ///
+    /// # Errors
+    /// The operation's error; an error too when the runtime dropped it.
+    pub fn run<'a, T: Send + 'a>(
         &'a self,
         operation: BoxFuture<'a, anyhow::Result<T>>,
     ) -> anyhow::Result<T> {

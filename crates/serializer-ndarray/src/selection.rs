@@ -144,7 +144,7 @@ impl Selection {
         let elems: Vec<SliceInfoElem> = self
             .elems
             .iter()
-            .map(|elem| match (elem, axes.next_back_if_stored(elem)) {
+            .map(|elem| match (elem, axes.next_if_stored(elem)) {
                 (_, None) => SliceInfoElem::NewAxis,
                 (_, Some(read)) if read.indexed => SliceInfoElem::Index(0),
                 (_, Some(read)) => {
@@ -168,11 +168,11 @@ impl Selection {
 
 /// Takes the next stored axis for `elem`, unless it is a new axis.
 trait NextIfStored<'a> {
-    fn next_back_if_stored(&mut self, elem: &SliceInfoElem) -> Option<&'a AxisRead>;
+    fn next_if_stored(&mut self, elem: &SliceInfoElem) -> Option<&'a AxisRead>;
 }
 
 impl<'a, I: Iterator<Item = &'a AxisRead>> NextIfStored<'a> for I {
-    fn next_back_if_stored(&mut self, elem: &SliceInfoElem) -> Option<&'a AxisRead> {
+    fn next_if_stored(&mut self, elem: &SliceInfoElem) -> Option<&'a AxisRead> {
         if matches!(elem, SliceInfoElem::NewAxis) {
             None
         } else {
@@ -192,7 +192,7 @@ fn absolute(index: isize, extent: usize) -> Option<usize> {
 }
 
 /// The slice as `s![]` would spell it, for messages.
-pub(crate) fn describe(elems: &[SliceInfoElem]) -> String {
+fn describe(elems: &[SliceInfoElem]) -> String {
     let parts: Vec<String> = elems.iter().map(describe_elem).collect();
     format!("s![{}]", parts.join(", "))
 }

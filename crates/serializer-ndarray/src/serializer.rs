@@ -270,7 +270,7 @@ fn stored_dtype(pid: &PersistentId) -> anyhow::Result<&str> {
 }
 
 /// Refuses ids of a newer format than this build reads.
-pub(crate) fn check_version(pid: &PersistentId) -> anyhow::Result<()> {
+fn check_version(pid: &PersistentId) -> anyhow::Result<()> {
     if pid.version > FORMAT_VERSION {
         bail!(
             "written by format version {} of serializer `{NAME}`; this build reads up to {FORMAT_VERSION}",
@@ -400,9 +400,7 @@ pub(crate) fn recorded_shape(pid: &PersistentId) -> Option<Vec<usize>> {
 
 /// Compares the dtype and rank recorded in the id with the requested type,
 /// so a mismatch is reported without opening the file.
-pub(crate) fn check_metadata<A: Element, D: Dimension + 'static>(
-    pid: &PersistentId,
-) -> anyhow::Result<()> {
+fn check_metadata<A: Element, D: Dimension + 'static>(pid: &PersistentId) -> anyhow::Result<()> {
     let dtype = pid.metadata.get("dtype").and_then(|v| v.as_str());
     let ndim = pid
         .metadata

@@ -99,14 +99,11 @@ fn store_region<A: Element>(
 ) -> anyhow::Result<()> {
     // Every chunk is stored, fill values or not: a missing chunk is damage.
     let codec_options = request_options(s3).with_store_empty_chunks(true);
-    let mut stored = Err(anyhow::anyhow!("the S3 protocol did not run the write"));
-    s3.block_on(Box::pin(async {
-        stored = zarr
-            .async_store_array_subset_opt(subset, values, &codec_options)
+    s3.run(Box::pin(async {
+        zarr.async_store_array_subset_opt(subset, values, &codec_options)
             .await
-            .map_err(|error| failure_of(store, error.into()));
-    }));
-    stored
+            .map_err(|error| failure_of(store, error.into()))
+    }))
 }
 
 /// Stores the array's metadata: last, since an array without it was never
@@ -116,14 +113,11 @@ fn store_metadata(
     store: &ProtocolStore,
     zarr: &Array<ProtocolStore>,
 ) -> anyhow::Result<()> {
-    let mut stored = Err(anyhow::anyhow!("the S3 protocol did not run the write"));
-    s3.block_on(Box::pin(async {
-        stored = zarr
-            .async_store_metadata()
+    s3.run(Box::pin(async {
+        zarr.async_store_metadata()
             .await
-            .map_err(|error| failure_of(store, error.into()));
-    }));
-    stored
+            .map_err(|error| failure_of(store, error.into()))
+    }))
 }
 
 /// Removes what was written of an array that will not be completed.
@@ -313,12 +307,10 @@ impl Opened {
         shape: Option<&[usize]>,
     ) -> anyhow::Result<Self> {
         let store = Arc::new(ProtocolStore::new(Arc::clone(s3)));
-        let mut opened: anyhow::Result<Array<ProtocolStore>> =
-            Err(anyhow::anyhow!("the S3 protocol did not run the read"));
-        s3.block_on(Box::pin(async {
-            opened = Array::async_open(Arc::clone(&store), &format!("/{location}"))
+        let opened = s3.run(Box::pin(async {
+            Array::async_open(Arc::clone(&store), &format!("/{location}"))
                 .await
-                .map_err(Into::into);
+                .map_err(Into::into)
         }));
         let url = format!("{}{location}", s3.prefix());
         let zarr = checked(s3.as_ref(), &store, &url, opened)?;
@@ -375,13 +367,10 @@ impl Opened {
         .context("cannot describe the zarr array")?;
         let subset = ArraySubset::new_with_ranges(ranges);
         let codec_options = request_options(self.s3.as_ref());
-        let mut read: anyhow::Result<Vec<A>> =
-            Err(anyhow::anyhow!("the S3 protocol did not run the read"));
-        self.s3.block_on(Box::pin(async {
-            read = zarr
-                .async_retrieve_array_subset_opt(&subset, &codec_options)
+        let read = self.s3.run(Box::pin(async {
+            zarr.async_retrieve_array_subset_opt::<Vec<A>>(&subset, &codec_options)
                 .await
-                .map_err(Into::into);
+                .map_err(Into::into)
         }));
         let values = checked(self.s3.as_ref(), &store, &url, read)?;
         let shape: Vec<usize> = ranges
