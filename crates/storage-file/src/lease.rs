@@ -44,8 +44,9 @@ pub(crate) fn try_lease(
                     continue; // `gc` removed it meanwhile; dropping unlocks
                 }
                 // Who holds it, for the messages of those who wait.
-                file.set_len(0)?;
-                file.write_all(holder.as_bytes())?;
+                file.set_len(0)
+                    .and_then(|()| file.write_all(holder.as_bytes()))
+                    .with_context(|| format!("cannot write lock file {}", path.display()))?;
                 return Ok(LeaseAttempt::Acquired(Box::new(FileLease { file, path })));
             }
             Err(TryLockError::WouldBlock) => {

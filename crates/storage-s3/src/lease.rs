@@ -93,7 +93,7 @@ pub(crate) fn try_lease(
                         holder: holder.to_owned(),
                         token,
                         ttl,
-                        etag: Mutex::new(etag),
+                        etag: Mutex::new(Some(etag)),
                     })));
                 }
                 Ok(lease) => {
@@ -118,7 +118,9 @@ struct S3Lease {
     token: String,
     ttl: Duration,
     /// The entity tag of our last write: renewals are conditional on it.
-    etag: Mutex<String>,
+    /// `None` once the lease was taken over: it is no longer ours to
+    /// renew or release.
+    etag: Mutex<Option<String>>,
 }
 
 impl Lease for S3Lease {
@@ -132,25 +134,29 @@ impl Lease for S3Lease {
             .etag
             .lock()
             .map_err(|_| anyhow::anyhow!("the lease's state was poisoned"))?;
+        let Some(current) = etag.as_deref() else {
+            return Ok(()); // lost, and said so once
+        };
         let renewed = self.bucket.runtime.block_on(self.bucket.put_if_match(
             &self.key,
             body(&self.holder, &self.token, self.ttl),
-            &etag,
+            current,
         ))?;
-        match renewed {
-            Some(new) => {
-                *etag = new;
-                Ok(())
-            }
-            None => anyhow::bail!(
-                "the lease {} was taken over: another process may compute the task too",
-                self.key
-            ),
-        }
+        let taken_over = renewed.is_none();
+        *etag = renewed;
+        anyhow::ensure!(
+            !taken_over,
+            "the lease {} was taken over: another process may compute the task too",
+            self.key
+        );
+        Ok(())
     }
 
     fn release(self: Box<Self>) -> anyhow::Result<()> {
         // Only our own lease: a taken-over one belongs to its new holder.
+        if self.etag.lock().is_ok_and(|etag| etag.is_none()) {
+            return Ok(());
+        }
         let current = self
             .bucket
             .runtime
