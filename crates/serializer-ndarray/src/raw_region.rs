@@ -13,10 +13,19 @@ use ndarray::ArrayD;
 use crate::element::Element;
 use crate::selection::AxisRead;
 
-/// Runs closer than this are read together (the gap read and dropped).
-const MERGE_GAP_BYTES: u64 = 64 << 10;
-/// The most read at once into the scratch buffer when merging runs.
-const MAX_MERGED_BYTES: u64 = 8 << 20;
+/// When runs are read together.
+#[derive(Debug, Clone, Copy)]
+struct Merging {
+    /// Runs closer than this are read together (the gap read and dropped).
+    gap_bytes: u64,
+    /// The most read at once into the scratch buffer when merging runs.
+    max_bytes: u64,
+}
+
+const MERGING: Merging = Merging {
+    gap_bytes: 64 << 10,
+    max_bytes: 8 << 20,
+};
 
 /// Reads the region `axes` select (one per axis, positive steps) of the
 /// array of `shape` whose elements start at `offset` in `file`, as an
@@ -27,6 +36,17 @@ pub(crate) fn read<A: Element>(
     shape: &[usize],
     axes: &[AxisRead],
 ) -> io::Result<ArrayD<A>> {
+    read_merging(file, offset, shape, axes, MERGING)
+}
+
+/// [`read`], merging runs as `merging` says.
+fn read_merging<A: Element>(
+    file: &File,
+    offset: u64,
+    shape: &[usize],
+    axes: &[AxisRead],
+    merging: Merging,
+) -> io::Result<ArrayD<A>> {
     let counts: Vec<usize> = axes.iter().map(|axis| axis.count).collect();
     let total: usize = counts.iter().product();
     let mut values = vec![A::default(); total];
@@ -34,7 +54,7 @@ pub(crate) fn read<A: Element>(
         let bytes = A::raw_bytes_mut(&mut values)
             .ok_or_else(|| io::Error::other("elements of this type are not raw bytes"))?;
         let element = size_of::<A>() as u64;
-        let mut reader = Merger::new(file, bytes);
+        let mut reader = Merger::new(file, bytes, merging);
         for_each_run(shape, axes, |start, len| {
             reader.push(offset + start as u64 * element, len as u64 * element)
         })?;
@@ -100,6 +120,7 @@ fn for_each_run(
 /// together in the file into one read.
 struct Merger<'a> {
     file: &'a File,
+    merging: Merging,
     out: &'a mut [u8],
     /// Bytes of `out` filled.
     filled: usize,
@@ -109,9 +130,10 @@ struct Merger<'a> {
 }
 
 impl<'a> Merger<'a> {
-    fn new(file: &'a File, out: &'a mut [u8]) -> Self {
+    fn new(file: &'a File, out: &'a mut [u8], merging: Merging) -> Self {
         Self {
             file,
+            merging,
             out,
             filled: 0,
             pending: Vec::new(),
@@ -124,7 +146,10 @@ impl<'a> Merger<'a> {
             (self.pending.first(), self.pending.last())
         {
             let end = last + last_len;
-            if at < end || at - end > MERGE_GAP_BYTES || at + len - first > MAX_MERGED_BYTES {
+            if at < end
+                || at - end > self.merging.gap_bytes
+                || at + len - first > self.merging.max_bytes
+            {
                 self.flush()?;
             }
         }
@@ -190,12 +215,15 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Positioned reads of any slice, merged or not, give what
-        /// ndarray's slicing of the same array in memory gives.
+        /// ndarray's slicing of the same array in memory gives, whatever
+        /// the merging limits.
         #[test]
         fn raw_reads_match_ndarray_slicing(
             shape in proptest::collection::vec(1_usize..40, 1..4),
             elems in proptest::collection::vec(slice(), 3),
             header in 0_usize..100,
+            gap_bytes in 0_u64..512,
+            max_bytes in 8_u64..4096,
         ) {
             let elems = &elems[..shape.len()];
             let len: usize = shape.iter().product();
@@ -209,7 +237,11 @@ mod tests {
             let mut file = tempfile::tempfile().unwrap();
             file.write_all(&vec![7_u8; header]).unwrap();
             file.write_all(bytemuck::cast_slice(array.as_slice().unwrap())).unwrap();
-            let region = read::<f64>(&file, header as u64, &shape, &selection.axes).unwrap();
+            // Small limits, so that runs are merged, split on gaps and
+            // split on size alike.
+            let merging = Merging { gap_bytes, max_bytes };
+            let region =
+                read_merging::<f64>(&file, header as u64, &shape, &selection.axes, merging).unwrap();
             let read = region.slice_move(selection.in_memory::<IxDyn>(true).unwrap());
             prop_assert_eq!(read, array.slice(elems));
         }
