@@ -91,12 +91,27 @@ fn mismatch<T>(stored: String, reason: String) -> StoredTypeMismatch {
     }
 }
 
-/// Calls `$apply!(A, D)` for every supported element type and dimension.
-macro_rules! for_each_array_type {
-    ($apply:ident) => {
-        for_each_array_type!(@dims $apply; f32 f64 i8 i16 i32 i64 u8 u16 u32 u64 bool);
+/// Calls `$apply!(A $(, arg)*)` for every supported element type: the one
+/// list of them.
+macro_rules! for_each_element {
+    ($apply:ident $(, $arg:ident)*) => {
+        $apply!(f32 $(, $arg)*);
+        $apply!(f64 $(, $arg)*);
+        $apply!(i8 $(, $arg)*);
+        $apply!(i16 $(, $arg)*);
+        $apply!(i32 $(, $arg)*);
+        $apply!(i64 $(, $arg)*);
+        $apply!(u8 $(, $arg)*);
+        $apply!(u16 $(, $arg)*);
+        $apply!(u32 $(, $arg)*);
+        $apply!(u64 $(, $arg)*);
+        $apply!(bool $(, $arg)*);
     };
-    (@dims $apply:ident; $($a:ty)*) => {$(
+}
+
+/// Calls `$apply!(A, D)` for every dimension type.
+macro_rules! for_each_dimension {
+    ($a:ty, $apply:ident) => {
         $apply!($a, Ix0);
         $apply!($a, Ix1);
         $apply!($a, Ix2);
@@ -105,7 +120,14 @@ macro_rules! for_each_array_type {
         $apply!($a, Ix5);
         $apply!($a, Ix6);
         $apply!($a, IxDyn);
-    )*};
+    };
+}
+
+/// Calls `$apply!(A, D)` for every supported element type and dimension.
+macro_rules! for_each_array_type {
+    ($apply:ident) => {
+        for_each_element!(for_each_dimension, $apply);
+    };
 }
 
 macro_rules! link {
@@ -117,23 +139,6 @@ macro_rules! link {
 }
 
 for_each_array_type!(link);
-
-/// Calls `$apply!(A)` for every supported element type.
-macro_rules! for_each_element {
-    ($apply:ident) => {
-        $apply!(f32);
-        $apply!(f64);
-        $apply!(i8);
-        $apply!(i16);
-        $apply!(i32);
-        $apply!(i64);
-        $apply!(u8);
-        $apply!(u16);
-        $apply!(u32);
-        $apply!(u64);
-        $apply!(bool);
-    };
-}
 
 macro_rules! link_handle {
     ($a:ty) => {
